@@ -1,0 +1,51 @@
+"""Execute a jupytext MyST notebook and write its paired .ipynb with outputs (the nbval reference).
+
+Usage: python tools/execute_notebook.py notebooks/part1_x.md [more.md ...]
+
+The kernel starts in the notebook's folder, with the environment the Makefile
+sets (one thread per BLAS/torch pool, progress bars off) so that the stored
+outputs are the ones CI reproduces. Volatile metadata (timings) is stripped so
+that `git diff` after `make references` shows only what really changed.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+
+TIMEOUT_S = 900
+
+
+def execute(md_path: Path) -> float:
+    nb = jupytext.read(md_path)
+    nb.metadata.setdefault("jupytext", {})["formats"] = "ipynb,md:myst"
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=TIMEOUT_S, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(md_path.parent)}}).execute()
+    elapsed = time.perf_counter() - start
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nb.metadata.pop("widgets", None) if not _has_widget_views(nb) else None
+    out = md_path.with_suffix(".ipynb")
+    nbformat.write(nb, out)
+    return elapsed
+
+
+def _has_widget_views(nb) -> bool:
+    return any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+               for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+if __name__ == "__main__":
+    paths = [Path(p) for p in sys.argv[1:]]
+    if not paths:
+        sys.exit(__doc__)
+    for p in paths:
+        if p.suffix != ".md":
+            sys.exit(f"{p}: pass the .md source of the notebook")
+        print(f"{p}: executed in {execute(p):.1f} s", flush=True)
