@@ -86,7 +86,9 @@ def check_same_rows(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str] = (
 
 def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     """Return ``value`` as int, raising ValueError unless it is an integer >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
             value = int(value)
         else:

@@ -1,0 +1,106 @@
+# The book's two commands are `make book` and `make test`; both install what they need into .venv.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+JOBS    ?= 2
+PROFILE ?= smoke
+SEED    ?= 0
+
+NOTEBOOKS := $(sort $(wildcard notebooks/*.md))
+EXECUTED  := $(patsubst notebooks/%.md,_build/executed/%.ipynb,$(NOTEBOOKS))
+LIBRARY   := $(sort $(wildcard mylib/*.py))
+VENDOR    := _build/vendor/.stamp
+
+# One thread per numerical library: two notebooks run side by side on two cores, and CPU outputs are
+# reproducible run to run. Progress bars are off in executed pages (they stay on for interactive users).
+export OMP_NUM_THREADS=1
+export MKL_NUM_THREADS=1
+export OPENBLAS_NUM_THREADS=1
+export MYLIB_PROGRESS=0
+export PYDEVD_DISABLE_FILE_VALIDATION=1
+export MPLBACKEND=Agg
+
+.PHONY: help venv test unit notebooks nbval book executed vendor references experiments clean repo-url
+
+help:
+	@echo "make book        build the HTML book (executes every notebook at smoke scale with papermill)"
+	@echo "make test        unit tests + papermill smoke execution + nbval against committed references"
+	@echo "make references  re-execute notebooks and rewrite the committed .ipynb references (NB=one.md)"
+	@echo "make experiments PROFILE=full [ONLY=part1]   run notebooks into results/<profile>/ (resumable)"
+
+# --- environment -------------------------------------------------------------------------------------------
+$(STAMP): requirements/torch.txt requirements/book.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/torch.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/book.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+venv: $(STAMP)
+
+# --- notebooks executed by papermill (smoke profile), shared by `make test` and `make book` ------------------
+_build/executed/%.ipynb: notebooks/%.ipynb $(LIBRARY) $(STAMP)
+	@mkdir -p $(@D)
+	@echo "papermill $< (profile=$(PROFILE), seed=$(SEED))"
+	@start=$$(date +%s); \
+	$(BIN)/papermill $< $@ -p profile $(PROFILE) -p seed $(SEED) --cwd notebooks -k python3 \
+	  --execution-timeout 900 --no-progress-bar --log-level WARNING \
+	  && echo "  done $< in $$(( $$(date +%s) - start )) s"
+
+executed: $(EXECUTED)
+
+# --- tests ---------------------------------------------------------------------------------------------------
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -q -n $(JOBS)
+
+notebooks: $(STAMP)
+	@$(MAKE) --no-print-directory -j$(JOBS) executed
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadscope --nbval-lax \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900 notebooks/*.ipynb
+
+test: $(STAMP)
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory notebooks
+	@$(MAKE) --no-print-directory nbval
+
+# --- book ----------------------------------------------------------------------------------------------------
+$(VENDOR): tools/vendor/package.json tools/vendor/package-lock.json
+	@rm -rf _build/npm _build/vendor && mkdir -p _build/npm _build/vendor
+	cp tools/vendor/package.json tools/vendor/package-lock.json _build/npm/
+	cd _build/npm && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	cp -r _build/npm/node_modules/mathjax _build/vendor/mathjax
+	cp -r _build/npm/node_modules/@jupyter-widgets/html-manager/dist _build/vendor/html-manager
+	cp _build/npm/node_modules/requirejs/require.js _build/vendor/require.js
+	@touch $@
+
+vendor: $(VENDOR)
+
+book: $(STAMP) $(VENDOR)
+	@$(MAKE) --no-print-directory -j$(JOBS) executed
+	@rm -rf _build/src && mkdir -p _build/src/notebooks _build/src/_extra
+	cp -r book _config.yml _toc.yml _build/src/
+	cp $(EXECUTED) _build/src/notebooks/
+	cp -r _build/vendor _build/src/_extra/vendor
+	rm -rf _build/html
+	$(BIN)/jupyter-book build _build/src --path-output . -n -W --keep-going
+	@echo "The book is in _build/html/index.html"
+
+# --- references (deliberate) ---------------------------------------------------------------------------------
+NB ?= $(NOTEBOOKS)
+references: $(STAMP)
+	$(BIN)/python tools/execute_notebook.py $(NB)
+	@echo "Review the changed reference outputs with: git diff --stat notebooks/ && git diff notebooks/"
+
+repo-url: $(STAMP)
+	@test -n "$(URL)" || { echo "usage: make repo-url URL=https://github.com/OWNER/REPO"; exit 2; }
+	$(BIN)/python tools/set_repo_url.py "$(URL)"
+
+clean:
+	rm -rf _build
