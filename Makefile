@@ -98,6 +98,13 @@ references: $(STAMP)
 	$(BIN)/python tools/execute_notebook.py $(NB)
 	@echo "Review the changed reference outputs with: git diff --stat notebooks/ && git diff notebooks/"
 
+# --- experiments at any profile, resumable, with run records (results/<profile>/) -------------------------------
+ONLY  ?=
+SEEDS ?= $(SEED)
+experiments: $(STAMP)
+	MYLIB_PROGRESS=1 $(BIN)/python -m mylib.experiments --profile $(PROFILE) --seeds $(SEEDS) \
+	  $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force)
+
 repo-url: $(STAMP)
 	@test -n "$(URL)" || { echo "usage: make repo-url URL=https://github.com/OWNER/REPO"; exit 2; }
 	$(BIN)/python tools/set_repo_url.py "$(URL)"

@@ -11,7 +11,8 @@ One module per theory:
 :mod:`mylib.style`        plotting house style (``import mylib.style``)
 =====================  ==========================================================
 """
-from . import profiles, runtime, data
+from . import profiles, runtime, data, experiments
+from .experiments import summary
 from .profiles import PROFILES, get_config, check_profile
 from .runtime import get_device, seed_everything, progress, Checkpointer, run_dir
 

@@ -1,0 +1,257 @@
+"""Run the book's notebooks at a profile, resumably, and keep a machine-readable record of every run.
+
+``python -m mylib.experiments --profile full --only part1`` (or ``make experiments PROFILE=full ONLY=part1``)
+executes the chosen notebooks with papermill into ``results/<profile>/``:
+
+- ``<name>-seed<k>.ipynb``: the executed notebook;
+- ``figures/<name>-seed<k>-<i>.png``: every figure it drew;
+- ``<name>-seed<k>.json``: the run record (profile, seed, device, library and torch versions, wall time, and the
+  key numbers the notebook reported through :func:`summary`).
+
+A run whose record exists is skipped. Trainings inside a notebook checkpoint under ``results/<profile>/runs``
+(through :func:`mylib.runtime.run_dir`), so after a kill or a Colab disconnect the same command resumes the
+interrupted notebook where its training stopped and ends with the same numbers. The full profile is refused on a
+machine without CUDA unless ``--force`` is given.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .profiles import check_profile
+
+__all__ = ["summary", "run_experiments", "list_notebooks", "load_records", "PAPER_NUMBERS", "main"]
+
+RECORD_ENV = "MYLIB_RECORD"
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Numbers reported by the papers, quoted for comparison on the results page. Keys: (notebook, number name).
+PAPER_NUMBERS: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe version of a number (numpy/torch scalars, nan/inf as strings)."""
+    if hasattr(value, "item") and callable(value.item):
+        try:
+            value = value.item()
+        except (ValueError, RuntimeError):
+            value = value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    return value
+
+
+def summary(numbers: Mapping[str, Any], title: str = "Summary") -> dict[str, Any]:
+    """Print a notebook's key numbers, one ``name: value`` line each, and record them for run records.
+
+    Round the values before passing them (they are printed as given, and nbval compares the printout).
+    When the environment variable ``MYLIB_RECORD`` names a file (the experiment runner sets it), the numbers are
+    also written there as JSON.
+
+    Raises
+    ------
+    ValueError
+        If ``numbers`` is empty or a name is not a non-empty string.
+    """
+    if not numbers:
+        raise ValueError("summary() needs at least one number")
+    for k in numbers:
+        if not isinstance(k, str) or not k:
+            raise ValueError(f"summary names must be non-empty strings, got {k!r}")
+    print(f"== {title} ==")
+    width = max(map(len, numbers))
+    for k, v in numbers.items():
+        print(f"{k:<{width}} : {v}")
+    out = {k: _clean(v) for k, v in numbers.items()}
+    target = os.environ.get(RECORD_ENV)
+    if target:
+        path = Path(target)
+        previous = json.loads(path.read_text()) if path.exists() else {}
+        previous.update(out)
+        path.write_text(json.dumps(previous, indent=2, sort_keys=True))
+    return out
+
+
+def list_notebooks(only: Sequence[str] | None = None, root: Path | None = None) -> list[Path]:
+    """The notebooks (paired ``.ipynb``) whose name starts with one of ``only`` (all when None).
+
+    Raises
+    ------
+    ValueError
+        If a filter matches no notebook.
+    """
+    root = Path(root) if root is not None else ROOT / "notebooks"
+    books = sorted(p for p in root.glob("*.ipynb") if p.with_suffix(".md").exists())
+    if not only:
+        return books
+    chosen = []
+    for prefix in only:
+        match = [p for p in books if p.stem.startswith(prefix)]
+        if not match:
+            raise ValueError(f"--only {prefix!r} matches no notebook; names: {', '.join(p.stem for p in books)}")
+        chosen += [p for p in match if p not in chosen]
+    return chosen
+
+
+def _device_description() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda: {torch.cuda.get_device_name(0)}"
+    return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
+def _extract_figures(nb, prefix: str, folder: Path) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            png = out.get("data", {}).get("image/png")
+            if png:
+                name = f"{prefix}-{len(names) + 1}.png"
+                (folder / name).write_bytes(base64.b64decode(png))
+                names.append(f"figures/{name}")
+    return names
+
+
+def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequence[int] = (0,),
+                    out: str | os.PathLike = "results", force: bool = False, rerun: bool = False,
+                    notebooks_dir: str | os.PathLike | None = None, timeout: int = 4 * 3600) -> list[dict]:
+    """Execute notebooks at ``profile`` for each seed, skipping runs that already have a record.
+
+    Parameters
+    ----------
+    profile : {"smoke", "full"}
+    only : list of str, optional
+        Notebook name prefixes, e.g. ``["part1"]`` or ``["part3_paper"]``.
+    seeds : sequence of int
+    out : path
+        Results folder; runs land in ``out/<profile>/``.
+    force : bool
+        Allow the full profile without CUDA.
+    rerun : bool
+        Execute again even where a record exists.
+
+    Returns
+    -------
+    list of dict
+        The run records (new and skipped).
+
+    Raises
+    ------
+    ValueError
+        For an unknown profile, an unmatched ``only`` filter, or the full profile without CUDA (unless ``force``).
+    """
+    import nbformat
+    import papermill
+    import torch
+
+    from . import __version__
+
+    check_profile(profile)
+    if profile == "full" and not torch.cuda.is_available() and not force:
+        raise ValueError("the full profile runs the papers' experiments and needs a CUDA GPU, which this machine "
+                         "does not have (torch.cuda.is_available() is False). Use --profile smoke here, run on "
+                         "Colab/a GPU machine, or pass --force to run it on the CPU anyway (hours to days).")
+    books = list_notebooks(only, Path(notebooks_dir) if notebooks_dir else None)
+    dest = Path(out) / profile
+    dest.mkdir(parents=True, exist_ok=True)
+    records = []
+    from .runtime import progress
+
+    for nb_path in progress(books, desc=f"notebooks ({profile})", unit="nb"):
+        for seed in seeds:
+            stem = f"{nb_path.stem}-seed{seed}"
+            record_path = dest / f"{stem}.json"
+            if record_path.exists() and not rerun:
+                rec = json.loads(record_path.read_text())
+                if rec.get("status") == "ok":
+                    print(f"skip {stem}: finished {rec.get('finished')}", flush=True)
+                    records.append(rec)
+                    continue
+            numbers_path = dest / f"{stem}.numbers.json"
+            numbers_path.unlink(missing_ok=True)
+            env_before = {k: os.environ.get(k) for k in (RECORD_ENV, "MYLIB_RUNS")}
+            os.environ[RECORD_ENV] = str(numbers_path.resolve())
+            os.environ["MYLIB_RUNS"] = str((dest / "runs").resolve())
+            start, started = time.perf_counter(), time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            status, error = "ok", None
+            try:
+                papermill.execute_notebook(str(nb_path), str(dest / f"{stem}.ipynb"),
+                                           parameters={"profile": profile, "seed": int(seed)},
+                                           cwd=str(nb_path.parent), kernel_name="python3",
+                                           execution_timeout=timeout, progress_bar=False)
+            except Exception as exc:  # noqa: BLE001 - the record keeps the failure
+                status, error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+            finally:
+                for k, v in env_before.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+            wall = time.perf_counter() - start
+            figures = []
+            if (dest / f"{stem}.ipynb").exists():
+                figures = _extract_figures(nbformat.read(dest / f"{stem}.ipynb", as_version=4), stem,
+                                           dest / "figures")
+            rec = {
+                "notebook": nb_path.stem, "profile": profile, "seed": int(seed), "status": status, "error": error,
+                "device": _device_description(), "mylib_version": __version__, "torch_version": torch.__version__,
+                "python": platform.python_version(), "started": started,
+                "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "wall_time_s": round(wall, 1),
+                "numbers": json.loads(numbers_path.read_text()) if numbers_path.exists() else {},
+                "figures": figures,
+            }
+            numbers_path.unlink(missing_ok=True)
+            record_path.write_text(json.dumps(rec, indent=2, sort_keys=True))
+            print(f"{status:6s} {stem} in {wall:.1f} s" + (f" ({error.splitlines()[0]})" if error else ""),
+                  flush=True)
+            records.append(rec)
+    return records
+
+
+def load_records(folder: str | os.PathLike) -> list[dict]:
+    """All run records (``*.json`` with a ``notebook`` field) under ``folder``, sorted by notebook and seed."""
+    recs = []
+    for p in sorted(Path(folder).glob("*.json")):
+        if p.name.endswith(".numbers.json"):
+            continue
+        rec = json.loads(p.read_text())
+        if "notebook" in rec:
+            recs.append(rec)
+    return sorted(recs, key=lambda r: (r["notebook"], r["seed"]))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mylib.experiments", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="smoke", help="smoke or full (default: smoke)")
+    parser.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. part1 part3_paper")
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0])
+    parser.add_argument("--out", default="results")
+    parser.add_argument("--force", action="store_true", help="allow the full profile without CUDA")
+    parser.add_argument("--rerun", action="store_true", help="execute again even where a record exists")
+    args = parser.parse_args(argv)
+    try:
+        recs = run_experiments(args.profile, args.only, args.seeds, args.out, args.force, args.rerun)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    failed = [r for r in recs if r["status"] != "ok"]
+    print(f"{len(recs) - len(failed)} runs ok, {len(failed)} failed; records in {Path(args.out) / args.profile}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
