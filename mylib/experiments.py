@@ -28,13 +28,34 @@ from typing import Any, Mapping, Sequence
 
 from .profiles import check_profile
 
-__all__ = ["summary", "run_experiments", "list_notebooks", "load_records", "PAPER_NUMBERS", "main"]
+__all__ = ["summary", "run_experiments", "list_notebooks", "load_records", "results_tables", "PAPER_NUMBERS",
+           "main"]
 
 RECORD_ENV = "MYLIB_RECORD"
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Numbers reported by the papers, quoted for comparison on the results page. Keys: (notebook, number name).
-PAPER_NUMBERS: dict[tuple[str, str], dict[str, Any]] = {}
+#: Numbers the papers report, quoted (not measured here) for the results page. ``key`` is the name under which the
+#: notebook reports our value through :func:`summary` at the full profile.
+PAPER_NUMBERS: list[dict[str, Any]] = [
+    {"part": "I", "notebook": "part1_info_losses", "key": "cifar10_ce_acc",
+     "quantity": "CIFAR-10 test accuracy (%), cross-entropy, WRN-28-2", "paper": 95.35, "source": "song2024unveiling"},
+    {"part": "I", "notebook": "part1_info_losses", "key": "cifar10_info_acc",
+     "quantity": "CIFAR-10 test accuracy (%), cross-entropy + information terms", "paper": 95.57,
+     "source": "song2024unveiling"},
+    {"part": "I", "notebook": "part1_info_losses", "key": "cifar100_ce_acc",
+     "quantity": "CIFAR-100 test accuracy (%), cross-entropy, WRN-28-8", "paper": 80.77, "source": "song2024unveiling"},
+    {"part": "I", "notebook": "part1_info_losses", "key": "cifar100_info_acc",
+     "quantity": "CIFAR-100 test accuracy (%), cross-entropy + information terms", "paper": 80.96,
+     "source": "song2024unveiling"},
+    {"part": "II", "notebook": "part2_seq_cifar10", "key": "co2l_b200_class_il",
+     "quantity": "Seq-CIFAR-10 Class-IL accuracy (%), Co2L, buffer 200", "paper": 65.57, "source": "cha2021co2l"},
+    {"part": "II", "notebook": "part2_seq_cifar10", "key": "cila_b200_class_il",
+     "quantity": "Seq-CIFAR-10 Class-IL accuracy (%), CILA, buffer 200", "paper": 67.06, "source": "wen2024provable"},
+    {"part": "II", "notebook": "part2_seq_cifar10", "key": "co2l_b500_class_il",
+     "quantity": "Seq-CIFAR-10 Class-IL accuracy (%), Co2L, buffer 500", "paper": 74.26, "source": "cha2021co2l"},
+    {"part": "II", "notebook": "part2_seq_cifar10", "key": "cila_b500_class_il",
+     "quantity": "Seq-CIFAR-10 Class-IL accuracy (%), CILA, buffer 500", "paper": 76.03, "source": "wen2024provable"},
+]
 
 
 def _clean(value: Any) -> Any:
@@ -232,6 +253,53 @@ def load_records(folder: str | os.PathLike) -> list[dict]:
         if "notebook" in rec:
             recs.append(rec)
     return sorted(recs, key=lambda r: (r["notebook"], r["seed"]))
+
+
+def _mean_std(values: list[float]) -> str:
+    if not values:
+        return "not run yet"
+    m = sum(values) / len(values)
+    if len(values) == 1:
+        return f"{m:.2f} (1 seed)"
+    sd = (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return f"{m:.2f} ± {sd:.2f} ({len(values)} seeds)"
+
+
+def results_tables(results_root: str | os.PathLike = "results"):
+    """Tables for the results page, built from the run records under ``results_root/<profile>/``.
+
+    Returns
+    -------
+    comparison : pandas.DataFrame
+        One row per entry of :data:`PAPER_NUMBERS`: the paper's value, ours at the full profile (mean ± std over
+        recorded seeds) or "not run yet", and ours at the smoke profile where the notebook reports that key.
+    runs : pandas.DataFrame
+        One row per run record: notebook, profile, seed, status, device, wall time, number of key numbers.
+    """
+    import pandas as pd
+
+    root = Path(results_root)
+    recs = {prof: load_records(root / prof) if (root / prof).exists() else [] for prof in ("full", "smoke")}
+
+    def values(profile, notebook, key):
+        out = []
+        for r in recs[profile]:
+            v = r["numbers"].get(key) if r["notebook"] == notebook and r["status"] == "ok" else None
+            if isinstance(v, (int, float)):
+                out.append(float(v))
+        return out
+
+    comparison = pd.DataFrame([{
+        "part": e["part"], "quantity": e["quantity"], "paper": e["paper"], "source": e["source"],
+        "ours (full)": _mean_std(values("full", e["notebook"], e["key"])),
+        "ours (smoke)": _mean_std(values("smoke", e["notebook"], e["key"])),
+    } for e in PAPER_NUMBERS])
+    runs = pd.DataFrame([{
+        "notebook": r["notebook"], "profile": r["profile"], "seed": r["seed"], "status": r["status"],
+        "device": r["device"], "wall time (s)": r["wall_time_s"], "key numbers": len(r["numbers"]),
+    } for prof in ("full", "smoke") for r in recs[prof]],
+        columns=["notebook", "profile", "seed", "status", "device", "wall time (s)", "key numbers"])
+    return comparison, runs
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -86,3 +86,19 @@ def test_killed_run_resumes_to_identical_numbers(toy_notebooks, tmp_path, monkey
     assert third[0]["finished"] == second[0]["finished"]
     record = json.loads((tmp_path / "killed/smoke/toy_run-seed0.json").read_text())
     assert {"profile", "seed", "device", "mylib_version", "wall_time_s", "numbers"} <= set(record)
+
+
+def test_results_tables_from_records(tmp_path):
+    entry = experiments.PAPER_NUMBERS[0]
+    folder = tmp_path / "full"
+    folder.mkdir()
+    for seed, acc in ((0, 95.0), (1, 96.0)):
+        (folder / f"{entry['notebook']}-seed{seed}.json").write_text(json.dumps({
+            "notebook": entry["notebook"], "profile": "full", "seed": seed, "status": "ok", "device": "cuda: X",
+            "wall_time_s": 1.0, "numbers": {entry["key"]: acc}}))
+    comparison, runs = experiments.results_tables(tmp_path)
+    row = comparison.iloc[0]
+    assert row["paper"] == entry["paper"]
+    assert row["ours (full)"] == "95.50 ± 0.71 (2 seeds)"
+    assert row["ours (smoke)"] == "not run yet"
+    assert len(runs) == 2 and set(runs["status"]) == {"ok"}
