@@ -19,12 +19,13 @@ One module per theory, each citing the book's labels in its docstrings:
 ========================  ======================================================================
 """
 from . import profiles, runtime, data, experiments
-from . import matrix_info, collapse, linear_cl, hmm
+from . import matrix_info, collapse, contrastive, contrastive_train, linear_cl, hmm
 from .profiles import PROFILES, get_config, check_profile
 from .runtime import get_device, seed_everything, progress, Checkpointer, run_dir
 from .experiments import summary
 from .matrix_info import matrix_entropy, mutual_information, mir, hdr, effective_rank
 from .collapse import simplex_etf, nc_mir, nc_hdr, nc_metrics
+from .contrastive import cila_lambdas, asym_supcon_loss, relation_distillation_loss
 from .linear_cl import gr_error, optimal_gr_error
 from .hmm import ridgeless_risk
 
@@ -35,5 +36,6 @@ __all__ = [
     "get_device", "seed_everything", "progress", "Checkpointer", "run_dir", "summary",
     "matrix_entropy", "mutual_information", "mir", "hdr", "effective_rank",
     "simplex_etf", "nc_mir", "nc_hdr", "nc_metrics",
+    "cila_lambdas", "asym_supcon_loss", "relation_distillation_loss",
     "gr_error", "optimal_gr_error", "ridgeless_risk",
 ]

@@ -1,0 +1,931 @@
+"""Part II: contrastive continual learning with distillation (Co2L) and adaptive coefficients (CILA).
+
+This module holds the mathematics of {doc}`../book/part2_contrastive_cl`; the continual trainer,
+the encoders and the linear probe live in :mod:`mylib.contrastive_train`.
+
+Conventions
+-----------
+Representations are rows ``z_i`` of a matrix ``Z`` (one row per sample). Every function
+L2-normalises the rows first, so all similarities ``s_ij = <z_i, z_j>`` lie in ``[-1, 1]``.
+For an anchor ``i`` the *candidates* are all other rows ``j != i`` of the same matrix, and
+
+    q^T_ij(Z) = exp(s_ij / T) / sum_{k != i} exp(s_ik / T)
+
+is the softmax of its similarities at temperature ``T``. The positives ``P(i)`` of ``i`` are
+the candidates with the same label.
+
+Contents
+--------
+* losses: :func:`supcon_per_anchor`, :func:`asym_supcon_loss` ({prf:ref}`def-ccl-asym-supcon`),
+  :func:`distillation_per_anchor`, :func:`relation_distillation_loss` ({prf:ref}`def-ccl-ird`);
+* the constants of the bound: :func:`transfer_log_weights` ({prf:ref}`lem-ccl-transfer`),
+  :func:`consecutive_bound_per_anchor` ({prf:ref}`lem-ccl-consecutive`), :func:`bound_terms`
+  and :func:`continual_bound` ({prf:ref}`thm-ccl-bound`);
+* the adaptive coefficients :func:`cila_lambdas` ({prf:ref}`def-ccl-cila`);
+* a class-balanced replay buffer, :class:`ClassBalancedBuffer`;
+* tensor image augmentations (no torchvision): :func:`random_crop`, :func:`random_resized_crop`,
+  :func:`random_hflip`, :func:`color_jitter`, :func:`random_grayscale`, :func:`gaussian_noise`
+  and the composed :class:`Augment`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ._checks import as_tensor, check_finite_array, check_nonnegative, check_positive_int, is_torch, to_output
+from .profiles import register
+
+__all__ = [
+    "supcon_per_anchor", "asym_supcon_loss", "distillation_per_anchor", "relation_distillation_loss",
+    "transfer_log_weights", "consecutive_bound_per_anchor", "max_contrastive_loss",
+    "BoundTerms", "bound_terms", "continual_bound", "descent_check",
+    "cila_lambdas", "ClassBalancedBuffer", "task_classes",
+    "random_crop", "random_resized_crop", "random_hflip", "color_jitter", "random_grayscale",
+    "gaussian_noise", "Augment",
+]
+
+
+# --------------------------------------------------------------------------- validation helpers
+def _temperature(value: Any, name: str) -> float:
+    v = check_nonnegative(value, name)
+    if v == 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return v
+
+
+def _embeddings(z: Any, name: str, min_rows: int = 2) -> torch.Tensor:
+    t = as_tensor(z, name, ndim=2)
+    if t.shape[0] < min_rows:
+        raise ValueError(f"{name} needs at least {min_rows} rows (samples), got {t.shape[0]}")
+    if t.shape[1] < 1:
+        raise ValueError(f"{name} needs at least one column, got shape {tuple(t.shape)}")
+    norms = t.detach().norm(dim=1)
+    if bool((norms == 0).any()):
+        raise ValueError(f"{name} has an all-zero row, which cannot be normalised")
+    return F.normalize(t, dim=1)
+
+
+def _labels(labels: Any, n: int, device: torch.device, name: str = "labels") -> torch.Tensor:
+    if is_torch(labels):
+        lab = labels.detach()
+        if lab.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, got shape {tuple(lab.shape)}")
+        if torch.is_floating_point(lab):
+            if not bool(torch.isfinite(lab).all()) or not bool((lab == lab.round()).all()):
+                raise ValueError(f"{name} must hold integer class labels")
+        lab = lab.long()
+    else:
+        arr = check_finite_array(labels, name, ndim=1)
+        if not np.all(arr == np.round(arr)):
+            raise ValueError(f"{name} must hold integer class labels")
+        lab = torch.from_numpy(arr.astype(np.int64))
+    if lab.shape[0] != n:
+        raise ValueError(f"{name} has {lab.shape[0]} entries but there are {n} samples")
+    return lab.to(device)
+
+
+def _mask(mask: Any, n: int, device: torch.device, name: str) -> torch.Tensor:
+    if mask is None:
+        return torch.ones(n, dtype=torch.bool, device=device)
+    m = torch.as_tensor(np.asarray(mask) if not is_torch(mask) else mask).to(device)
+    if m.ndim != 1 or m.shape[0] != n:
+        raise ValueError(f"{name} must be a 1-D boolean mask of length {n}, got shape {tuple(m.shape)}")
+    return m.bool()
+
+
+def _log_softmax_offdiag(z: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Row-wise log q^T_ij over candidates j != i; the diagonal is set to 0 (never used)."""
+    n = z.shape[0]
+    eye = torch.eye(n, dtype=torch.bool, device=z.device)
+    logits = (z @ z.T) / temperature
+    logq = logits.masked_fill(eye, float("-inf")).log_softmax(dim=1)
+    return logq.masked_fill(eye, 0.0)
+
+
+def _positives(lab: torch.Tensor) -> torch.Tensor:
+    n = lab.shape[0]
+    eye = torch.eye(n, dtype=torch.bool, device=lab.device)
+    return (lab[:, None] == lab[None, :]) & ~eye
+
+
+# --------------------------------------------------------------------------- losses
+def _supcon_core(z: torch.Tensor, lab: torch.Tensor, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-anchor SupCon loss for unit-norm rows ``z`` (no validation; used inside training loops)."""
+    logq = _log_softmax_offdiag(z, temperature)
+    pos = _positives(lab)
+    npos = pos.sum(1)
+    valid = npos > 0
+    loss = -(logq * pos).sum(1) / npos.clamp(min=1)
+    return torch.where(valid, loss, torch.zeros_like(loss)), valid
+
+
+def _ird_core(zs: torch.Tensor, zt: torch.Tensor, ks: float, kt: float) -> torch.Tensor:
+    """Per-anchor relation-distillation cross-entropy for unit-norm rows (teacher detached; no validation)."""
+    logq = _log_softmax_offdiag(zs, ks)
+    eye = torch.eye(zs.shape[0], dtype=torch.bool, device=zs.device)
+    pi = _log_softmax_offdiag(zt.detach(), kt).exp().masked_fill(eye, 0.0)
+    return -(pi * logq).sum(1)
+
+
+def supcon_per_anchor(z: Any, labels: Any, temperature: float = 0.5):
+    """Per-anchor supervised contrastive loss and a mask of the anchors that have a positive.
+
+    For anchor ``i`` with positives ``P(i)`` (same label, ``j != i``)
+
+    .. math:: \\ell^{T}(i) = -\\frac{1}{|P(i)|} \\sum_{p \\in P(i)} \\log q^{T}_{ip},
+
+    the summand of {prf:ref}`def-ccl-asym-supcon` (SupCon of Khosla et al., 2020).
+    Anchors without a positive get loss 0 and ``valid = False``.
+
+    Returns
+    -------
+    loss, valid : tensors of shape (n,) (numpy arrays for numpy input)
+
+    Raises
+    ------
+    ValueError
+        For NaN/inf, fewer than two rows, an all-zero row, non-integer or mismatched labels,
+        or a non-positive temperature.
+    """
+    numpy_out = not is_torch(z)
+    temperature = _temperature(temperature, "temperature")
+    zt = _embeddings(z, "z")
+    lab = _labels(labels, zt.shape[0], zt.device)
+    loss, valid = _supcon_core(zt, lab, temperature)
+    if numpy_out:
+        return loss.detach().cpu().numpy(), valid.cpu().numpy()
+    return loss, valid
+
+
+def asym_supcon_loss(z: Any, labels: Any, anchor_mask: Any = None, temperature: float = 0.5):
+    """Asymmetric supervised contrastive loss of Co2L, {prf:ref}`def-ccl-asym-supcon`.
+
+    .. math:: L_{\\mathrm{con}} = \\frac{1}{|A|} \\sum_{i \\in A} -\\frac{1}{|P(i)|}
+              \\sum_{p \\in P(i)} \\log \\frac{e^{s_{ip}/\\tau}}{\\sum_{k \\ne i} e^{s_{ik}/\\tau}},
+
+    where the anchors ``A`` are the rows selected by ``anchor_mask`` (Co2L: the current task's
+    samples) that have at least one positive; every other row (e.g. replay-buffer samples)
+    is still a candidate, i.e. a negative in the denominators. With no valid anchor the loss
+    is ``0`` (connected to the graph for torch input).
+
+    Co2L's code multiplies this loss by ``tau / 0.07`` (a SupCon "base temperature"); we do
+    not, so loss *ratios* such as those in :func:`cila_lambdas` differ from the paper's by
+    that constant.
+
+    Returns a float for numpy input, a 0-d tensor (autograd intact) for torch input.
+    """
+    numpy_out = not is_torch(z)
+    loss, valid = supcon_per_anchor(z if not numpy_out else torch.as_tensor(np.asarray(z, dtype=np.float64)),
+                                    labels, temperature)
+    m = _mask(anchor_mask, loss.shape[0], loss.device, "anchor_mask") & valid
+    out = loss[m].mean() if bool(m.any()) else loss.sum() * 0.0
+    return to_output(out, numpy_out)
+
+
+def distillation_per_anchor(z_student: Any, z_teacher: Any, student_temperature: float = 0.2,
+                            teacher_temperature: float = 0.01):
+    """Per-anchor instance-wise relation distillation cross-entropy, {prf:ref}`def-ccl-ird`.
+
+    .. math:: \\mathrm{CE}_i = -\\sum_{j \\ne i} \\pi_{ij} \\log q^{\\kappa}_{ij}(Z_{\\mathrm{student}}),
+              \\qquad \\pi_{ij} = q^{\\kappa^*}_{ij}(Z_{\\mathrm{teacher}}),
+
+    with the teacher detached (no gradient). Returns a tensor of shape (n,) (numpy for numpy input).
+
+    Raises
+    ------
+    ValueError
+        If the two matrices differ in their number of rows, or for invalid values/temperatures.
+    """
+    numpy_out = not is_torch(z_student)
+    ks = _temperature(student_temperature, "student_temperature")
+    kt = _temperature(teacher_temperature, "teacher_temperature")
+    zs = _embeddings(z_student, "z_student")
+    zt = _embeddings(z_teacher, "z_teacher").detach().to(device=zs.device, dtype=zs.dtype)
+    if zs.shape[0] != zt.shape[0]:
+        raise ValueError(f"z_student and z_teacher must have the same number of rows, got {zs.shape[0]} "
+                         f"and {zt.shape[0]}")
+    ce = _ird_core(zs, zt, ks, kt)
+    return ce.detach().cpu().numpy() if numpy_out else ce
+
+
+def relation_distillation_loss(z_student: Any, z_teacher: Any, student_temperature: float = 0.2,
+                               teacher_temperature: float = 0.01, anchor_mask: Any = None):
+    """Instance-wise relation distillation (IRD) loss of Co2L, {prf:ref}`def-ccl-ird`: the mean of
+    :func:`distillation_per_anchor` over the anchors in ``anchor_mask`` (default: all rows, as in Co2L).
+
+    Returns a float for numpy input, a 0-d tensor for torch input.
+    """
+    numpy_out = not is_torch(z_student)
+    if numpy_out:
+        z_student = torch.as_tensor(check_finite_array(z_student, "z_student", ndim=2))
+    ce = distillation_per_anchor(z_student, z_teacher, student_temperature, teacher_temperature)
+    m = _mask(anchor_mask, ce.shape[0], ce.device, "anchor_mask")
+    if not bool(m.any()):
+        raise ValueError("anchor_mask selects no anchor")
+    return to_output(ce[m].mean(), numpy_out)
+
+
+def max_contrastive_loss(n_candidates: int, temperature: float) -> float:
+    """Largest value of any per-anchor contrastive loss: ``2 / T + log(n_candidates)``.
+
+    On the unit sphere ``s_ik - s_ip <= 2``, so ``-log q_ip <= log(n e^{2/T})``; used as the
+    *trivial ceiling* against which the bound of {prf:ref}`thm-ccl-bound` is judged.
+    """
+    n = check_positive_int(n_candidates, "n_candidates")
+    return 2.0 / _temperature(temperature, "temperature") + math.log(n)
+
+
+# --------------------------------------------------------------------------- constants of the bound
+def transfer_log_weights(z_teacher: Any, labels: Any, teacher_temperature: float = 0.01):
+    """Log of the transfer weights of {prf:ref}`lem-ccl-transfer`,
+
+    .. math:: \\log \\omega_i = -\\log |P(i)| - \\min_{p \\in P(i)} \\log \\pi_{ip},
+              \\qquad \\pi_{ip} = q^{\\kappa^*}_{ip}(Z_{\\mathrm{teacher}}),
+
+    i.e. ``omega_i = 1 / (|P(i)| min_p pi_ip)``: how badly the teacher's relation distribution
+    covers the anchor's least-favoured positive. ``omega_i >= 1``; it is ``exp(loss)`` in the case
+    of one positive. Computed in log space (with a sharp teacher ``omega`` overflows a float).
+
+    Returns
+    -------
+    log_omega, valid : arrays of shape (n,); anchors without a positive have ``log_omega = nan``.
+    """
+    numpy_out = not is_torch(z_teacher)
+    kt = _temperature(teacher_temperature, "teacher_temperature")
+    zt = _embeddings(z_teacher, "z_teacher").detach()
+    lab = _labels(labels, zt.shape[0], zt.device)
+    logpi = _log_softmax_offdiag(zt.double(), kt)
+    pos = _positives(lab)
+    npos = pos.sum(1)
+    valid = npos > 0
+    min_log = torch.where(pos, logpi, torch.full_like(logpi, float("inf"))).min(dim=1).values
+    log_omega = -torch.log(npos.clamp(min=1).double()) - min_log
+    log_omega = torch.where(valid, log_omega, torch.full_like(log_omega, float("nan")))
+    if numpy_out:
+        return log_omega.cpu().numpy(), valid.cpu().numpy()
+    return log_omega, valid
+
+
+def _check_temperatures(tau: float, kappa: float, kappa_star: float) -> tuple[float, float, float]:
+    tau = _temperature(tau, "tau")
+    kappa = _temperature(kappa, "kappa")
+    kappa_star = _temperature(kappa_star, "kappa_star")
+    if kappa > tau:
+        raise ValueError(f"the bound needs the student distillation temperature kappa <= tau, got kappa={kappa} "
+                         f"> tau={tau}")
+    return tau, kappa, kappa_star
+
+
+def consecutive_bound_per_anchor(z_new: Any, z_old: Any, labels: Any, tau: float = 0.5, kappa: float = 0.2,
+                                 kappa_star: float = 0.01) -> np.ndarray:
+    """Right-hand side of the one-step inequality of {prf:ref}`lem-ccl-consecutive` for every anchor,
+
+    .. math:: \\ell^{\\tau}(f_{\\mathrm{new}}; i) \\le \\Bigl(1 - \\frac{\\kappa}{\\tau}\\Bigr)\\log n
+              + \\frac{\\kappa}{\\tau}\\, \\omega_i(f_{\\mathrm{old}})\\,
+              \\mathrm{CE}\\bigl(\\pi_i(f_{\\mathrm{old}}), q^{\\kappa}_i(f_{\\mathrm{new}})\\bigr),
+
+    with ``n`` the number of candidates. Returned in float64 (``inf`` only if the true value
+    overflows); anchors without a positive get ``nan``.
+    """
+    tau, kappa, kappa_star = _check_temperatures(tau, kappa, kappa_star)
+    zn = torch.as_tensor(check_finite_array(z_new, "z_new", ndim=2))
+    zo = torch.as_tensor(check_finite_array(z_old, "z_old", ndim=2))
+    if zn.shape[0] != zo.shape[0]:
+        raise ValueError(f"z_new and z_old must have the same number of rows, got {zn.shape[0]} and {zo.shape[0]}")
+    ce = distillation_per_anchor(zn.double(), zo.double(), kappa, kappa_star).detach().numpy()
+    log_omega, valid = transfer_log_weights(zo.double(), labels, kappa_star)
+    log_omega = log_omega.numpy()
+    n = zn.shape[0] - 1
+    with np.errstate(over="ignore"):
+        rhs = (1 - kappa / tau) * math.log(n) + (kappa / tau) * np.exp(log_omega) * ce
+    return np.where(valid.numpy(), rhs, np.nan)
+
+
+@dataclass
+class BoundTerms:
+    """Losses logged at the end of every task on a fixed probe set, the inputs of {prf:ref}`thm-ccl-bound`.
+
+    Indices are 0-based: ``t`` is the model ``f_{t+1}`` after task ``t+1``, ``s`` the task of the anchors.
+
+    Attributes
+    ----------
+    phi : (T, T) array
+        ``phi[t, s]`` = contrastive loss of model ``t`` on the anchors of task ``s`` (all probe rows
+        are candidates).
+    dis : (T, T) array
+        ``dis[t, s]`` = distillation cross-entropy from teacher ``t-1`` to student ``t`` on task ``s``
+        (``nan`` for ``t = 0``).
+    self_dis : (T, T) array
+        ``self_dis[t, s]`` = the same with the teacher as student (the value at the start of task ``t``).
+    log_omega_max : (T, T) array
+        ``max_{i in task s} log omega_i(f_{t-1})`` (``nan`` for ``t = 0``).
+    per_anchor : dict
+        Per-anchor arrays ``ell`` (T, m), ``ce`` (T, m), ``self_ce`` (T, m), ``log_omega`` (T, m) for the
+        sample-wise form of {prf:ref}`rem-ccl-sharper`.
+    task_of_anchor : (m,) int array
+    n_candidates : int
+    tau, kappa, kappa_star : float
+    """
+
+    phi: np.ndarray
+    dis: np.ndarray
+    self_dis: np.ndarray
+    log_omega_max: np.ndarray
+    per_anchor: dict[str, np.ndarray]
+    task_of_anchor: np.ndarray
+    n_candidates: int
+    tau: float
+    kappa: float
+    kappa_star: float
+
+    @property
+    def num_tasks(self) -> int:
+        return int(self.phi.shape[0])
+
+
+def bound_terms(embeddings: Sequence[Any], labels: Any, task_of_anchor: Any, tau: float = 0.5,
+                kappa: float = 0.2, kappa_star: float = 0.01) -> BoundTerms:
+    """Evaluate every loss that {prf:ref}`thm-ccl-bound` needs from the probe-set representations.
+
+    Parameters
+    ----------
+    embeddings : sequence of T arrays (m, d)
+        ``embeddings[t]`` are the (projected) representations of the same ``m`` probe samples under
+        the model after task ``t+1``.
+    labels : (m,) ints
+    task_of_anchor : (m,) ints in ``0..T-1``
+        The task each probe sample belongs to (every task must have at least two samples of some class).
+    tau, kappa, kappa_star : float
+        Contrastive, student and teacher distillation temperatures (``kappa <= tau``).
+
+    Raises
+    ------
+    ValueError
+        For mismatched shapes, NaN/inf, a task id outside ``0..T-1``, a task without anchors that have
+        a positive, or ``kappa > tau``.
+    """
+    tau, kappa, kappa_star = _check_temperatures(tau, kappa, kappa_star)
+    if len(embeddings) == 0:
+        raise ValueError("embeddings is empty: pass one representation matrix per task")
+    Z = [torch.as_tensor(check_finite_array(e, f"embeddings[{t}]", ndim=2)) for t, e in enumerate(embeddings)]
+    m = Z[0].shape[0]
+    for t, e in enumerate(Z):
+        if e.shape[0] != m:
+            raise ValueError(f"embeddings[{t}] has {e.shape[0]} rows, embeddings[0] has {m}")
+    T = len(Z)
+    task = check_finite_array(task_of_anchor, "task_of_anchor", ndim=1)
+    if task.shape[0] != m:
+        raise ValueError(f"task_of_anchor has {task.shape[0]} entries but there are {m} probe samples")
+    if not np.all(task == np.round(task)) or task.min() < 0 or task.max() > T - 1:
+        raise ValueError(f"task_of_anchor must hold integers in 0..{T - 1}")
+    task = task.astype(int)
+    lab = _labels(labels, m, torch.device("cpu")).numpy()
+
+    ell = np.zeros((T, m))
+    ce = np.full((T, m), np.nan)
+    self_ce = np.full((T, m), np.nan)
+    log_om = np.full((T, m), np.nan)
+    valid = None
+    for t in range(T):
+        l, v = supcon_per_anchor(Z[t].double().numpy(), lab, tau)
+        ell[t] = l
+        valid = v
+        if t > 0:
+            ce[t] = distillation_per_anchor(Z[t].double(), Z[t - 1].double(), kappa, kappa_star).numpy()
+            self_ce[t] = distillation_per_anchor(Z[t - 1].double(), Z[t - 1].double(), kappa, kappa_star).numpy()
+            log_om[t] = transfer_log_weights(Z[t - 1].double(), lab, kappa_star)[0].numpy()
+    phi = np.zeros((T, T))
+    dis = np.full((T, T), np.nan)
+    self_dis = np.full((T, T), np.nan)
+    lom = np.full((T, T), np.nan)
+    for s in range(T):
+        sel = (task == s) & valid
+        if not sel.any():
+            raise ValueError(f"task {s} has no probe sample with a positive (need >= 2 samples of a class)")
+        phi[:, s] = ell[:, sel].mean(1)
+        for t in range(1, T):
+            dis[t, s] = ce[t, sel].mean()
+            self_dis[t, s] = self_ce[t, sel].mean()
+            lom[t, s] = log_om[t, sel].max()
+    return BoundTerms(phi=phi, dis=dis, self_dis=self_dis, log_omega_max=lom,
+                      per_anchor={"ell": ell, "ce": ce, "self_ce": self_ce, "log_omega": log_om, "valid": valid},
+                      task_of_anchor=task, n_candidates=m - 1, tau=tau, kappa=kappa, kappa_star=kappa_star)
+
+
+def _log_add_real(log_u: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """log(u + x) for u = exp(log_u) >= 0 and real x with u + x >= 0 (tiny negative results clip to 0)."""
+    log_u = np.asarray(log_u, dtype=float)
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        pos = np.logaddexp(log_u, np.log(np.where(x > 0, x, 1.0)))
+        ratio = x * np.exp(-log_u)  # x / u, 0 when u overflows
+        neg = np.where(1.0 + ratio > 0, log_u + np.log1p(np.maximum(ratio, -1.0)), -np.inf)
+    return np.where(x > 0, pos, np.where(x == 0, log_u, neg))
+
+
+def _chain(log_phi0: np.ndarray, log_alpha: np.ndarray, c0: float, eps: np.ndarray, delta: np.ndarray,
+           cap: float | None = None) -> np.ndarray:
+    """Run U_t = c0 + alpha_t (U_{t-1} + eps + delta_t) in log space; rows of log_alpha/delta are steps."""
+    log_u = np.asarray(log_phi0, dtype=float)
+    log_c0 = math.log(c0) if c0 > 0 else -np.inf
+    for k in range(len(log_alpha)):
+        inner = _log_add_real(log_u, eps + delta[k])
+        log_u = np.logaddexp(log_c0, log_alpha[k] + inner)
+        if cap is not None:
+            log_u = np.minimum(log_u, math.log(cap))
+    return log_u
+
+
+def _log10_sum(log_values: np.ndarray) -> float:
+    lv = np.asarray(log_values, dtype=float)
+    return float(np.logaddexp.reduce(lv) / math.log(10)) if lv.size else -math.inf
+
+
+def continual_bound(terms: BoundTerms) -> dict[str, Any]:
+    """Both sides of {prf:ref}`thm-ccl-bound` (and of its sharper forms) from the logged losses.
+
+    With ``c0 = (1 - kappa/tau) log n``, ``eps = (kappa*/kappa) log n``, the transfer factors
+    ``alpha_t^s = (kappa/tau) max_{i in task s} omega_i(f_{t-1})`` and ``alpha = max_{s < t} alpha_t^s``,
+    the theorem states (1-based indices)
+
+    .. math:: \\sum_{s=1}^{T} L(f_T; S_s) \\le \\sum_{t=1}^{T} \\alpha^{T-t} \\Bigl[ L(f_t; S_t)
+              + \\sum_{s<t} \\bigl( c_0 + \\alpha\\,\\varepsilon + \\alpha\\, \\Delta_t^s \\bigr) \\Bigr],
+              \\qquad \\Delta_t^s = \\mathrm{dis}_t^s - \\mathrm{self\\_dis}_t^s .
+
+    Returns
+    -------
+    dict with
+        ``lhs`` (float), ``log10_rhs`` (theorem, uniform alpha), ``rhs`` (float, ``inf`` if it overflows),
+        ``log10_rhs_product`` (exact products of the ``alpha_t^s``), ``log10_rhs_samplewise``
+        (per-anchor chain capped at the trivial ceiling, {prf:ref}`rem-ccl-sharper`), ``ceiling``
+        (``T (2/tau + log n)``, the largest value the LHS can take), ``log10_alpha``, ``c0``, ``eps``,
+        ``holds`` (``lhs <= rhs``), ``lemma_holds`` (every one-step inequality of
+        {prf:ref}`lem-ccl-consecutive`, per anchor and per task pair), ``weights_log10``
+        (``log10 alpha^{T-t}``, t = 1..T).
+    """
+    if not isinstance(terms, BoundTerms):
+        raise ValueError("continual_bound expects the BoundTerms returned by bound_terms()")
+    T = terms.num_tasks
+    n = terms.n_candidates
+    tau, kappa, ks = terms.tau, terms.kappa, terms.kappa_star
+    c0 = (1 - kappa / tau) * math.log(n)
+    eps = (ks / kappa) * math.log(n)
+    phi, dis, self_dis = terms.phi, terms.dis, terms.self_dis
+    lhs = float(phi[T - 1].sum())
+    ceiling = T * max_contrastive_loss(n, tau)
+    log_ratio = math.log(kappa / tau)
+    if T == 1:
+        log_alpha = -np.inf
+    else:
+        log_alpha = log_ratio + max(terms.log_omega_max[t, s] for t in range(1, T) for s in range(t))
+    out_uniform, out_product = [], []
+    for s in range(T):
+        steps = list(range(s + 1, T))
+        delta = np.array([dis[t, s] - self_dis[t, s] for t in steps])
+        log_phi0 = math.log(phi[s, s]) if phi[s, s] > 0 else -np.inf
+        la_u = np.full(len(steps), log_alpha)
+        la_p = np.array([log_ratio + terms.log_omega_max[t, s] for t in steps])
+        out_uniform.append(_chain(log_phi0, la_u, c0, eps, delta))
+        out_product.append(_chain(log_phi0, la_p, c0, eps, delta))
+    log10_rhs = _log10_sum(np.array(out_uniform))
+    log10_prod = _log10_sum(np.array(out_product))
+
+    # sample-wise chain (per anchor omega_i, capped at the trivial ceiling per anchor)
+    pa = terms.per_anchor
+    cap = max_contrastive_loss(n, tau)
+    sw_total = 0.0
+    lemma_ok = True
+    for s in range(T):
+        sel = (terms.task_of_anchor == s) & pa["valid"]
+        ell0 = pa["ell"][s, sel]
+        log_u = np.where(ell0 > 0, np.log(np.where(ell0 > 0, ell0, 1.0)), -np.inf)
+        log_c0 = math.log(c0) if c0 > 0 else -np.inf
+        for t in range(s + 1, T):
+            la = log_ratio + pa["log_omega"][t, sel]
+            delta = pa["ce"][t, sel] - pa["self_ce"][t, sel]
+            inner = _log_add_real(log_u, eps + delta)
+            log_u = np.minimum(np.logaddexp(log_c0, la + inner), math.log(cap))
+            # one-step lemma: ell(f_t; i) <= c0 + (kappa/tau) omega_i CE_i (per anchor)
+            with np.errstate(divide="ignore"):
+                one_step = np.logaddexp(log_c0, la + np.log(pa["ce"][t, sel]))
+            lemma_ok &= bool(np.all(np.log(pa["ell"][t, sel]) <= one_step + 1e-9))
+        sw_total += float(np.exp(log_u).mean())
+    with np.errstate(over="ignore"):
+        rhs = float(10.0 ** log10_rhs) if log10_rhs < 308 else math.inf
+    return {
+        "lhs": lhs, "rhs": rhs, "log10_rhs": log10_rhs, "log10_rhs_product": log10_prod,
+        "rhs_samplewise": sw_total, "ceiling": ceiling,
+        "log10_alpha": float(log_alpha / math.log(10)), "c0": c0, "eps": eps,
+        "holds": bool(math.log10(lhs) <= log10_rhs + 1e-12) if lhs > 0 else True,
+        "holds_samplewise": bool(lhs <= sw_total * (1 + 1e-9)),
+        "lemma_holds": lemma_ok,
+        "weights_log10": [float((T - t) * log_alpha / math.log(10)) if T > 1 else 0.0 for t in range(1, T + 1)],
+    }
+
+
+def descent_check(con_start: float, con_end: float, dis_start: float, dis_end: float, lam: float
+                  ) -> dict[str, float | bool]:
+    """The inequality of {prf:ref}`prop-ccl-descent` on one task's training pool.
+
+    If the objective did not increase, ``con_end + lam dis_end <= con_start + lam dis_start``, then the
+    distillation drift ``dis_end - dis_start`` is at most ``(con_start - con_end) / lam``.
+
+    Returns ``descent`` (bool), ``drift`` and ``drift_bound`` (``inf`` for ``lam = 0``).
+    """
+    vals = [check_finite_array(v, n, ndim=0).item() for v, n in
+            ((con_start, "con_start"), (con_end, "con_end"), (dis_start, "dis_start"), (dis_end, "dis_end"))]
+    lam = check_nonnegative(lam, "lam")
+    c0, c1, d0, d1 = vals
+    return {"descent": bool(c1 + lam * d1 <= c0 + lam * d0 + 1e-12), "drift": d1 - d0,
+            "drift_bound": (c0 - c1) / lam if lam > 0 else math.inf}
+
+
+# --------------------------------------------------------------------------- CILA
+def cila_lambdas(con_avg: Any, dis_avg: Any, kappa: float) -> np.ndarray:
+    """Adaptive distillation coefficients of CILA, {prf:ref}`def-ccl-cila` (Wen et al., 2024).
+
+    .. math:: \\lambda_1 = 0,\\quad \\lambda_2 = 1,\\quad
+              \\lambda_t = \\max\\Bigl(1,\\ \\kappa\\,
+              \\frac{\\sum_{j=2}^{t-1} \\bar L_{\\mathrm{dis}}(j)}{\\sum_{j=2}^{t-1} \\bar L_{\\mathrm{con}}(j)}\\Bigr)
+              \\quad (t \\ge 3),
+
+    where ``con_avg[j-1]``, ``dis_avg[j-1]`` are the average contrastive and distillation losses
+    recorded while training task ``j``. ``lambda_t`` uses tasks ``2..t-1`` only, so during training
+    the entries of the current and later tasks may hold any non-negative placeholder.
+
+    Parameters
+    ----------
+    con_avg, dis_avg : arrays of length T
+    kappa : float
+        Balance hyperparameter, ``> 0``.
+
+    Returns
+    -------
+    (T,) float array of ``lambda_1 .. lambda_T``.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are not 1-D of the same non-zero length, contain negative, NaN or inf values,
+        if ``kappa`` is not a positive finite number, or if the contrastive averages that enter a
+        ratio sum to zero.
+    """
+    con = check_finite_array(con_avg, "con_avg", ndim=1, nonnegative=True)
+    dis = check_finite_array(dis_avg, "dis_avg", ndim=1, nonnegative=True)
+    if con.shape != dis.shape:
+        raise ValueError(f"con_avg and dis_avg must have the same length, got {con.shape[0]} and {dis.shape[0]}")
+    if con.size == 0:
+        raise ValueError("con_avg is empty: pass one average per task")
+    kappa = _temperature(kappa, "kappa")
+    T = con.size
+    lam = np.zeros(T)
+    if T >= 2:
+        lam[1] = 1.0
+    for t in range(3, T + 1):  # 1-based task index
+        c = con[1:t - 1].sum()
+        d = dis[1:t - 1].sum()
+        if c <= 0:
+            raise ValueError(f"the contrastive averages of tasks 2..{t - 1} sum to zero; the ratio is undefined")
+        lam[t - 1] = max(1.0, kappa * d / c)
+    return lam
+
+
+# --------------------------------------------------------------------------- replay buffer
+def task_classes(num_classes: int, classes_per_task: int) -> list[list[int]]:
+    """Split classes ``0..num_classes-1`` into consecutive tasks of ``classes_per_task`` classes."""
+    num_classes = check_positive_int(num_classes, "num_classes")
+    k = check_positive_int(classes_per_task, "classes_per_task")
+    if num_classes % k:
+        raise ValueError(f"num_classes={num_classes} is not a multiple of classes_per_task={k}")
+    return [list(range(i, i + k)) for i in range(0, num_classes, k)]
+
+
+class ClassBalancedBuffer:
+    """Replay memory of ``capacity`` sample indices shared equally by all classes seen so far.
+
+    After each task, :meth:`update` gives every seen class ``capacity // C`` slots (the remainder
+    goes to randomly chosen classes), shrinking old classes by random subsampling of their stored
+    samples and filling new classes from the task's data, as in Co2L's replay policy. Only indices
+    and labels are stored (the data stay in one tensor).
+    """
+
+    def __init__(self, capacity: int):
+        self.capacity = check_positive_int(capacity, "capacity", minimum=0)
+        self.indices = torch.zeros(0, dtype=torch.long)
+        self.labels = torch.zeros(0, dtype=torch.long)
+
+    def __len__(self) -> int:
+        return int(self.indices.numel())
+
+    def class_counts(self) -> dict[int, int]:
+        """Number of stored samples per class."""
+        u, c = torch.unique(self.labels, return_counts=True)
+        return {int(a): int(b) for a, b in zip(u, c)}
+
+    def update(self, indices: Any, labels: Any, generator: torch.Generator | None = None) -> None:
+        """Add the samples of a finished task (``indices`` into the dataset, their ``labels``)."""
+        idx = torch.as_tensor(indices).long().flatten().cpu()
+        lab = _labels(labels, idx.numel(), torch.device("cpu"))
+        if idx.numel() == 0:
+            raise ValueError("update() needs at least one sample")
+        g = generator if generator is not None else torch.Generator().manual_seed(0)
+        all_idx = torch.cat([self.indices, idx])
+        all_lab = torch.cat([self.labels, lab])
+        classes = torch.unique(all_lab).tolist()
+        pools = {}
+        for c in classes:
+            old = self.indices[self.labels == c]
+            pools[c] = old if old.numel() > 0 else idx[lab == c]
+        # equal shares, then the remainder one by one to randomly ordered classes that still have samples
+        quota = {c: min(self.capacity // len(classes), pools[c].numel()) for c in classes}
+        order = [classes[i] for i in torch.randperm(len(classes), generator=g).tolist()]
+        left = self.capacity - sum(quota.values())
+        while left > 0:
+            grown = False
+            for c in order:
+                if left > 0 and quota[c] < pools[c].numel():
+                    quota[c] += 1
+                    left -= 1
+                    grown = True
+            if not grown:
+                break
+        keep_i, keep_l = [], []
+        for c in classes:
+            pool = pools[c]
+            chosen = pool[torch.randperm(pool.numel(), generator=g)[:quota[c]]]
+            keep_i.append(chosen)
+            keep_l.append(torch.full((chosen.numel(),), c, dtype=torch.long))
+        self.indices = torch.cat(keep_i) if keep_i else self.indices
+        self.labels = torch.cat(keep_l) if keep_l else self.labels
+        del all_idx
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"capacity": self.capacity, "indices": self.indices.clone(), "labels": self.labels.clone()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.capacity = int(state["capacity"])
+        self.indices = state["indices"].clone()
+        self.labels = state["labels"].clone()
+
+
+# --------------------------------------------------------------------------- augmentations (torch only)
+def _images(x: Any, name: str = "x") -> torch.Tensor:
+    if not is_torch(x):
+        x = torch.as_tensor(check_finite_array(x, name, ndim=4), dtype=torch.float32)
+    if x.ndim != 4:
+        raise ValueError(f"{name} must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} is empty")
+    if not torch.is_floating_point(x):
+        raise ValueError(f"{name} must be floating point (scale uint8 images to [0, 1] first)")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contains NaN or inf")
+    return x
+
+
+def _prob(p: Any, name: str) -> float:
+    p = check_nonnegative(p, name)
+    if p > 1:
+        raise ValueError(f"{name} must lie in [0, 1], got {p}")
+    return p
+
+
+def _gen_device(generator, device):
+    return generator.device if generator is not None else device
+
+
+def _rand(n: int, generator, device) -> torch.Tensor:
+    """Uniform [0, 1) draws made on the generator's device (so a CPU generator also drives CUDA data)."""
+    return torch.rand(n, generator=generator, device=_gen_device(generator, device)).to(device)
+
+
+def _uniform(n: int, lo: float, hi: float, generator, device) -> torch.Tensor:
+    return lo + (hi - lo) * _rand(n, generator, device)
+
+
+def random_crop(x: Any, padding: int = 4, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Zero-pad by ``padding`` pixels and crop back to the original size at a random offset per image.
+
+    Values stay in the input's range if it contains 0 (e.g. images in ``[0, 1]``).
+    """
+    x = _images(x)
+    p = check_positive_int(padding, "padding", minimum=0)
+    if p == 0:
+        return x.clone()
+    N, C, H, W = x.shape
+    xp = F.pad(x, (p, p, p, p))
+    gd = _gen_device(generator, x.device)
+    oy = torch.randint(0, 2 * p + 1, (N,), generator=generator, device=gd).to(x.device)
+    ox = torch.randint(0, 2 * p + 1, (N,), generator=generator, device=gd).to(x.device)
+    rows = oy[:, None] + torch.arange(H, device=x.device)
+    cols = ox[:, None] + torch.arange(W, device=x.device)
+    out = xp[torch.arange(N, device=x.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+def random_resized_crop(x: Any, scale: tuple[float, float] = (0.2, 1.0),
+                        ratio: tuple[float, float] = (3 / 4, 4 / 3),
+                        generator: torch.Generator | None = None) -> torch.Tensor:
+    """Crop a random area fraction in ``scale`` with aspect ratio in ``ratio`` and resize it back
+    (bilinear), per image, as torchvision's ``RandomResizedCrop`` used by Co2L (implemented with
+    ``affine_grid``/``grid_sample``; the crop is clipped to the image).
+    """
+    x = _images(x)
+    lo, hi = float(scale[0]), float(scale[1])
+    if not 0 < lo <= hi <= 1:
+        raise ValueError(f"scale must satisfy 0 < lo <= hi <= 1, got {scale}")
+    rlo, rhi = float(ratio[0]), float(ratio[1])
+    if not 0 < rlo <= rhi:
+        raise ValueError(f"ratio must satisfy 0 < lo <= hi, got {ratio}")
+    N = x.shape[0]
+    dev = x.device
+    area = _uniform(N, lo, hi, generator, dev)
+    logr = _uniform(N, math.log(rlo), math.log(rhi), generator, dev)
+    r = logr.exp()
+    H, W = x.shape[-2:]
+    w = torch.sqrt(area * r * H / W).clamp(max=1.0)  # width / height in pixels = r, area fraction = area
+    h = torch.sqrt(area * W / (r * H)).clamp(max=1.0)
+    cx = (2 * _rand(N, generator, dev) - 1) * (1 - w)
+    cy = (2 * _rand(N, generator, dev) - 1) * (1 - h)
+    theta = torch.zeros(N, 2, 3, device=dev, dtype=x.dtype)
+    theta[:, 0, 0], theta[:, 0, 2] = w, cx
+    theta[:, 1, 1], theta[:, 1, 2] = h, cy
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def random_hflip(x: Any, p: float = 0.5, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Flip each image left-right with probability ``p``."""
+    x = _images(x)
+    p = _prob(p, "p")
+    flip = _rand(x.shape[0], generator, x.device) < p
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)
+
+
+def _gray(x: torch.Tensor) -> torch.Tensor:
+    if x.shape[1] == 1:
+        return x
+    w = torch.tensor([0.299, 0.587, 0.114], device=x.device, dtype=x.dtype)
+    return (x[:, :3] * w[None, :, None, None]).sum(1, keepdim=True)
+
+
+def color_jitter(x: Any, brightness: float = 0.4, contrast: float = 0.4, saturation: float = 0.4,
+                 hue: float = 0.1, p: float = 0.8, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random brightness, contrast, saturation and hue changes (in that order), applied with probability ``p``.
+
+    Factors are drawn per image uniformly in ``[1 - b, 1 + b]`` (hue: a rotation by
+    ``2 pi h`` with ``h`` uniform in ``[-hue, hue]`` around the grey axis of RGB space). Inputs
+    are images in ``[0, 1]``; each step clamps to ``[0, 1]``. Saturation and hue need 3 channels
+    and are skipped for 1-channel images.
+    """
+    x = _images(x)
+    for v, nm in ((brightness, "brightness"), (contrast, "contrast"), (saturation, "saturation")):
+        check_nonnegative(v, nm)
+    hue = check_nonnegative(hue, "hue")
+    if hue > 0.5:
+        raise ValueError(f"hue must lie in [0, 0.5], got {hue}")
+    p = _prob(p, "p")
+    N, dev = x.shape[0], x.device
+    apply = (_rand(N, generator, dev) < p)[:, None, None, None]
+    b = _uniform(N, 1 - brightness, 1 + brightness, generator, dev)[:, None, None, None]
+    c = _uniform(N, 1 - contrast, 1 + contrast, generator, dev)[:, None, None, None]
+    s = _uniform(N, 1 - saturation, 1 + saturation, generator, dev)[:, None, None, None]
+    h = _uniform(N, -hue, hue, generator, dev)
+    y = (x * b).clamp(0, 1)
+    m = _gray(y).mean(dim=(1, 2, 3), keepdim=True)
+    y = ((y - m) * c + m).clamp(0, 1)
+    if x.shape[1] == 3:
+        g = _gray(y)
+        y = ((y - g) * s + g).clamp(0, 1)
+        # hue: rotate around the (1,1,1) axis by angle 2*pi*h (Rodrigues' formula)
+        ang = 2 * math.pi * h
+        cos, sin = torch.cos(ang), torch.sin(ang)
+        k = 1 / math.sqrt(3)
+        one = torch.ones_like(cos)
+        K = torch.tensor([[0, -k, k], [k, 0, -k], [-k, k, 0]], device=dev, dtype=x.dtype)
+        I = torch.eye(3, device=dev, dtype=x.dtype)
+        kk = torch.full((3, 3), k * k, device=dev, dtype=x.dtype)
+        R = (cos[:, None, None] * I + sin[:, None, None] * K + (one - cos)[:, None, None] * kk)
+        y = torch.einsum("nij,njhw->nihw", R, y).clamp(0, 1)
+    return torch.where(apply, y, x)
+
+
+def random_grayscale(x: Any, p: float = 0.2, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Replace each image by its luminance (ITU-R 601 weights, repeated over channels) with probability ``p``."""
+    x = _images(x)
+    p = _prob(p, "p")
+    g = _gray(x).expand_as(x)
+    mask = (_rand(x.shape[0], generator, x.device) < p)[:, None, None, None]
+    return torch.where(mask, g, x)
+
+
+def gaussian_noise(x: Any, std: float = 0.1, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Add i.i.d. ``N(0, std^2)`` noise (for standardised inputs such as the digits)."""
+    x = _images(x)
+    std = check_nonnegative(std, "std")
+    noise = torch.randn(x.shape, generator=generator, device=_gen_device(generator, x.device), dtype=x.dtype)
+    return x + std * noise.to(x.device)
+
+
+@dataclass
+class Augment:
+    """A composed augmentation: scale -> crop -> flip -> colour jitter -> grayscale -> noise -> normalise.
+
+    ``__call__(x, generator)`` returns one random view; :meth:`plain` applies only the
+    deterministic part (scaling and normalisation) for evaluation. uint8 inputs are scaled to
+    ``[0, 1]`` first.
+
+    Attributes
+    ----------
+    resized_crop : tuple or None
+        ``scale`` of :func:`random_resized_crop` (Co2L uses ``(0.2, 1.0)``), or None.
+    crop_padding : int
+        Padding of :func:`random_crop` (0: off).
+    hflip : float
+        Probability of :func:`random_hflip`.
+    jitter : tuple of 4 floats or None
+        ``(brightness, contrast, saturation, hue)`` of :func:`color_jitter`, applied with probability ``jitter_p``.
+    grayscale : float
+        Probability of :func:`random_grayscale`.
+    noise_std : float
+        Standard deviation of :func:`gaussian_noise`.
+    mean, std : sequences or None
+        Per-channel normalisation applied last.
+    """
+
+    resized_crop: tuple[float, float] | None = None
+    crop_padding: int = 0
+    hflip: float = 0.0
+    jitter: tuple[float, float, float, float] | None = None
+    jitter_p: float = 0.8
+    grayscale: float = 0.0
+    noise_std: float = 0.0
+    mean: Sequence[float] | None = None
+    std: Sequence[float] | None = None
+
+    def _scale(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.uint8:
+            return x.float() / 255.0
+        return _images(x)
+
+    def _normalise(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mean is None:
+            return x
+        m = torch.as_tensor(self.mean, device=x.device, dtype=x.dtype)[None, :, None, None]
+        s = torch.as_tensor(self.std, device=x.device, dtype=x.dtype)[None, :, None, None]
+        return (x - m) / s
+
+    def plain(self, x: torch.Tensor) -> torch.Tensor:
+        """Deterministic evaluation transform (scale and normalise only)."""
+        return self._normalise(self._scale(x))
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        y = self._scale(x)
+        if self.resized_crop is not None:
+            y = random_resized_crop(y, scale=self.resized_crop, generator=generator)
+        if self.crop_padding:
+            y = random_crop(y, self.crop_padding, generator=generator)
+        if self.hflip:
+            y = random_hflip(y, self.hflip, generator=generator)
+        if self.jitter is not None:
+            y = color_jitter(y, *self.jitter, p=self.jitter_p, generator=generator)
+        if self.grayscale:
+            y = random_grayscale(y, self.grayscale, generator=generator)
+        if self.noise_std:
+            y = gaussian_noise(y, self.noise_std, generator=generator)
+        return self._normalise(y)
+
+
+# --------------------------------------------------------------------------- profiles
+register(
+    "part2_seq_digits",
+    smoke=dict(num_tasks=5, classes_per_task=2, buffer_size=50, epochs=8, first_epochs=8, batch_size=128,
+               lr=0.01, hidden=128, feat_dim=64, proj_dim=32, tau=0.5, kappa_student=0.2, kappa_teacher=0.01,
+               co2l_lambda=1.0, cila_kappas=[2.0, 4.0, 8.0], seeds=[0, 1, 2], probe_per_class=20,
+               probe_epochs=200, probe_lr=0.1, probe_batch_size=512, first_task_epochs=[1, 8, 24],
+               noise_std=0.3, crop_padding=1, posthoc_temperatures=[[0.2, 0.01], [0.2, 0.2], [0.5, 0.5]]),
+    full=dict(num_tasks=5, classes_per_task=2, buffer_size=50, epochs=30, first_epochs=30, batch_size=128,
+              lr=0.01, hidden=256, feat_dim=128, proj_dim=64, tau=0.5, kappa_student=0.2, kappa_teacher=0.01,
+              co2l_lambda=1.0, cila_kappas=[2.0, 4.0, 8.0], seeds=list(range(10)), probe_per_class=20,
+              probe_epochs=500, probe_lr=0.1, probe_batch_size=512, first_task_epochs=[1, 30, 100],
+              noise_std=0.3, crop_padding=1, posthoc_temperatures=[[0.2, 0.01], [0.2, 0.2], [0.5, 0.5]]),
+)
+
+register(
+    "part2_seq_cifar10",
+    smoke=dict(dataset="digits-rgb", image_size=12, width=4, proj_dim=32, buffer_sizes=[20, 50], epochs=3,
+               first_epochs=6, batch_size=64, lr=0.05, warmup_epochs=0, tau=0.5, kappa_student=0.2,
+               kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=4.0, seeds=[0], probe_epochs=100, probe_lr=0.1,
+               probe_batch_size=512, probe_augment=False, probe_per_class=10, amp=False, pool_eval_size=256,
+               ckpt_every=1),
+    full=dict(dataset="cifar10", image_size=32, width=64, proj_dim=128, buffer_sizes=[200, 500], epochs=100,
+              first_epochs=500, batch_size=512, lr=0.5, warmup_epochs=10, tau=0.5, kappa_student=0.2,
+              kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=4.0, seeds=[0], probe_epochs=100, probe_lr=1.0,
+              probe_batch_size=256, probe_augment=True, probe_per_class=50, amp=True, pool_eval_size=2048,
+              ckpt_every=5),
+)
