@@ -19,7 +19,7 @@ One module per theory, each citing the book's labels in its docstrings:
 ========================  ======================================================================
 """
 from . import profiles, runtime, data, experiments
-from . import matrix_info, collapse, contrastive, contrastive_train, linear_cl, hmm
+from . import matrix_info, collapse, training, nc_experiments, contrastive, contrastive_train, linear_cl, hmm
 from .profiles import PROFILES, get_config, check_profile
 from .runtime import get_device, seed_everything, progress, Checkpointer, run_dir
 from .experiments import summary

@@ -33,3 +33,12 @@ def test_cifar_needs_torchvision_with_a_clear_message():
     if importlib.util.find_spec("torchvision") is None:
         with pytest.raises(ImportError, match="torchvision"):
             data.load_cifar("cifar10", download=False)
+
+
+def test_constant_training_pixels_do_not_blow_up_the_test_split():
+    for seed in range(3):
+        tr, te = data.load_digits_split(seed=seed)
+        dead = tr.x.std(0) == 0
+        assert bool(dead.any())  # the digits have constant corner pixels
+        assert float(te.x[:, dead].abs().max()) == 0.0
+        assert float(te.x.abs().max()) < 100  # a real standardised pixel, not 1/1e-6
