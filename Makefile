@@ -12,6 +12,9 @@ PROFILE ?= smoke
 SEED    ?= 0
 
 NOTEBOOKS := $(sort $(wildcard notebooks/*.md))
+# Parameters are injected only when they differ from the notebooks' defaults (smoke, seed 0), so the pages
+# do not show a redundant "injected parameters" cell.
+PARAMS    := $(if $(filter-out smoke,$(PROFILE))$(filter-out 0,$(SEED)),-p profile $(PROFILE) -p seed $(SEED))
 EXECUTED  := $(patsubst notebooks/%.md,_build/executed/%.ipynb,$(NOTEBOOKS))
 LIBRARY   := $(sort $(wildcard mylib/*.py))
 VENDOR    := _build/vendor/.stamp
@@ -23,7 +26,6 @@ export MKL_NUM_THREADS=1
 export OPENBLAS_NUM_THREADS=1
 export MYLIB_PROGRESS=0
 export PYDEVD_DISABLE_FILE_VALIDATION=1
-export MPLBACKEND=Agg
 
 .PHONY: help venv test unit notebooks nbval book executed vendor references experiments clean repo-url
 
@@ -48,7 +50,7 @@ _build/executed/%.ipynb: notebooks/%.ipynb $(LIBRARY) $(STAMP)
 	@mkdir -p $(@D)
 	@echo "papermill $< (profile=$(PROFILE), seed=$(SEED))"
 	@start=$$(date +%s); \
-	$(BIN)/papermill $< $@ -p profile $(PROFILE) -p seed $(SEED) --cwd notebooks -k python3 \
+	$(BIN)/papermill $< $@ $(PARAMS) --cwd notebooks -k python3 \
 	  --execution-timeout 900 --no-progress-bar --log-level WARNING \
 	  && echo "  done $< in $$(( $$(date +%s) - start )) s"
 

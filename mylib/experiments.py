@@ -37,15 +37,15 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Numbers the papers report, quoted (not measured here) for the results page. ``key`` is the name under which the
 #: notebook reports our value through :func:`summary` at the full profile.
 PAPER_NUMBERS: list[dict[str, Any]] = [
-    {"part": "I", "notebook": "part1_info_losses", "key": "cifar10_ce_acc",
+    {"part": "I", "notebook": "part1_info_losses", "key": "cifar10/wrn-28-2_ce_acc",
      "quantity": "CIFAR-10 test accuracy (%), cross-entropy, WRN-28-2", "paper": 95.35, "source": "song2024unveiling"},
-    {"part": "I", "notebook": "part1_info_losses", "key": "cifar10_info_acc",
-     "quantity": "CIFAR-10 test accuracy (%), cross-entropy + information terms", "paper": 95.57,
+    {"part": "I", "notebook": "part1_info_losses", "key": "cifar10/wrn-28-2_mi+hdr_acc",
+     "quantity": "CIFAR-10 test accuracy (%), cross-entropy - MI + |dH| terms", "paper": 95.57,
      "source": "song2024unveiling"},
-    {"part": "I", "notebook": "part1_info_losses", "key": "cifar100_ce_acc",
+    {"part": "I", "notebook": "part1_info_losses", "key": "cifar100/wrn-28-8_ce_acc",
      "quantity": "CIFAR-100 test accuracy (%), cross-entropy, WRN-28-8", "paper": 80.77, "source": "song2024unveiling"},
-    {"part": "I", "notebook": "part1_info_losses", "key": "cifar100_info_acc",
-     "quantity": "CIFAR-100 test accuracy (%), cross-entropy + information terms", "paper": 80.96,
+    {"part": "I", "notebook": "part1_info_losses", "key": "cifar100/wrn-28-8_mi+hdr_acc",
+     "quantity": "CIFAR-100 test accuracy (%), cross-entropy - MI + |dH| terms", "paper": 80.96,
      "source": "song2024unveiling"},
     {"part": "II", "notebook": "part2_seq_cifar10", "key": "co2l_b200_class_il",
      "quantity": "Seq-CIFAR-10 Class-IL accuracy (%), Co2L, buffer 200", "paper": 65.57, "source": "cha2021co2l"},

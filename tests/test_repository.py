@@ -86,3 +86,12 @@ def test_pinned_requirements_keep_the_cpu_torch():
     book = (ROOT / "requirements/book.txt").read_text()
     assert "jupyter-book==1.0.4.post1" in book
     assert not re.search(r"^(torch|nvidia-)", book, re.M)
+
+
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.stem)
+def test_captioned_figures_have_images_in_the_reference(md):
+    """A cell with a figure caption must have drawn a figure (catches a non-inline matplotlib backend)."""
+    nb = nbformat.read(md.with_suffix(".ipynb"), as_version=4)
+    for cell in code_cells(nb):
+        if "figure" in cell.metadata.get("mystnb", {}):
+            assert any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])), cell.source[:60]

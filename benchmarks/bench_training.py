@@ -1,0 +1,139 @@
+"""Training throughput of the models the full profile uses, and the full profile's estimated time.
+
+    python benchmarks/bench_training.py            # on a GPU: fp32 vs bf16 vs bf16+channels_last (+compile)
+    python benchmarks/bench_training.py --quick    # tiny batches, a couple of steps: checks the script runs (CPU)
+
+For every model it times optimisation steps on random data of the paper's input shape (data resident on the
+device, as the full-profile loaders keep it), prints images/s (or sequences/s) for each setting, and multiplies the
+best one by the work of the full profile (epochs x training-set size, from the registered profiles) to estimate
+the full run's time. It prints what it measured; nothing is extrapolated to another machine.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+
+import torch
+import torch.nn.functional as F
+
+import mylib
+from mylib import contrastive_train, training
+
+
+MODELS = {
+    # name: (builder, input shape or None for token sequences, classes or None for the contrastive loss)
+    "wrn-28-2": (lambda: training.build_model("wrn-28-2", num_classes=10), (3, 32, 32), 10),
+    "wrn-28-8": (lambda: training.build_model("wrn-28-8", num_classes=100), (3, 32, 32), 100),
+    "resnet18": (lambda: contrastive_train.build_model("resnet18", width=64), (3, 32, 32), None),
+    "transformer": (lambda: training.build_model("transformer", p=113, d_model=128, n_heads=4, d_mlp=512),
+                    None, 113),
+}
+CIFAR_TRAIN = 50_000
+
+
+def full_profile_work() -> dict[str, list[tuple[str, float]]]:
+    """Samples (images or sequences) each notebook's full profile pushes through training, per model.
+
+    Read from the registered full profiles, so the estimate follows any change of epochs or seeds there.
+    Counts optimisation work only (not evaluation, probes or the information metrics).
+    """
+    dyn = mylib.get_config("part1_training_dynamics", "full")
+    los = mylib.get_config("part1_info_losses", "full")
+    lmc = mylib.get_config("part1_mode_connectivity", "full")
+    grk = mylib.get_config("part1_grokking", "full")
+    ccl = mylib.get_config("part2_seq_cifar10", "full")
+    per_task = CIFAR_TRAIN // 5
+    ccl_epochs = ccl.first_epochs + 4 * ccl.epochs  # 5 tasks: the first longer
+    return {
+        "part1_training_dynamics": [(r["model"], r["epochs"] * CIFAR_TRAIN) for r in dyn.runs],
+        "part1_info_losses": [(d["model"], len(los.methods) * los.n_seeds * los.epochs * CIFAR_TRAIN)
+                              for d in los.datasets],
+        "part1_mode_connectivity": [(lmc.model, (2 * len(lmc.smoothing) + int(lmc.independent_control))
+                                     * lmc.epochs * CIFAR_TRAIN)],
+        "part1_grokking": [("transformer", grk.steps * round(grk.train_fraction * grk.p ** 2))],
+        "part2_seq_cifar10": [("resnet18", len(ccl.buffer_sizes) * 2 * len(ccl.seeds) * ccl_epochs
+                               * 2 * (per_task + max(ccl.buffer_sizes)))],  # two views; Co2L and CILA
+    }
+
+
+def time_steps(model, shape, classes, batch, steps, device, amp, channels_last, compile_):
+    model = model.to(device)
+    if channels_last and shape is not None:
+        model = model.to(memory_format=torch.channels_last)
+    step_model = torch.compile(model) if compile_ else model
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    if shape is None:  # (a, b, =) token sequences for modular addition
+        x = torch.randint(0, classes, (batch, 3), device=device)
+    else:
+        x = torch.randn(batch, *shape, device=device)
+    if channels_last and shape is not None:
+        x = x.contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, classes or 10, (batch,), device=device)
+    ctx = (torch.autocast("cuda", dtype=torch.bfloat16) if amp and device.type == "cuda"
+           else contextlib.nullcontext())
+
+    def one():
+        with ctx:
+            out = step_model(x)
+            if classes is None:  # contrastive: a SupCon-like loss on the normalised projection of two views
+                loss = (out @ out.T).logsumexp(1).mean()
+            else:
+                loss = F.cross_entropy(out, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(2 if not compile_ else 3):  # warm-up (and compilation)
+        one()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        one()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return batch * steps / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny batches and few steps (CPU check)")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=128)
+    args = parser.parse_args()
+    device = mylib.get_device()
+    batch, steps = (8, 2) if args.quick else (args.batch, args.steps)
+    settings = [("fp32", False, False, False)]
+    if device.type == "cuda":
+        settings += [("bf16", True, False, False), ("bf16+channels_last", True, True, False),
+                     ("bf16+channels_last+compile", True, True, True)]
+    name = torch.cuda.get_device_name(0) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    print(f"device: {name}; batch {batch}, {steps} timed steps; torch {torch.__version__}")
+    rates = {}
+    for model_name, (build, shape, classes) in MODELS.items():
+        measured = {}
+        for setting, amp, cl, comp in settings:
+            if cl and shape is None:
+                continue
+            mylib.seed_everything(0)
+            try:
+                measured[setting] = time_steps(build(), shape, classes, batch, steps, device, amp, cl, comp)
+            except Exception as exc:  # noqa: BLE001 - report and go on (e.g. compile unsupported)
+                print(f"  {model_name} [{setting}] failed: {type(exc).__name__}: {exc}")
+        if measured:
+            best = max(measured, key=measured.get)
+            rates[model_name] = measured[best]
+            line = ", ".join(f"{k}: {v:,.0f} samples/s" for k, v in measured.items())
+            print(f"{model_name:12s} {line}  (best: {best})")
+    print("\nEstimated training time of each notebook's full profile on this device, at the best setting:")
+    total = 0.0
+    for notebook, work in full_profile_work().items():
+        seconds = sum(samples / rates[m] for m, samples in work if m in rates)
+        total += seconds
+        print(f"  {notebook:26s} {seconds / 3600:8.2f} h")
+    print(f"  {'all of the above':26s} {total / 3600:8.2f} h")
+
+
+if __name__ == "__main__":
+    main()
