@@ -34,7 +34,7 @@ from ._checks import check_nonnegative, check_positive_int
 from .contrastive import (Augment, ClassBalancedBuffer, _ird_core, _supcon_core, bound_terms, cila_lambdas,
                           continual_bound, descent_check)
 from .data import TensorData, load_cifar, load_digits_split
-from .runtime import Checkpointer, get_device, progress
+from .runtime import Checkpointer, TrainingInterrupted, get_device, progress
 
 __all__ = [
     "MLPEncoder", "ResNet18", "ContrastiveNet", "build_model", "ContinualConfig", "ContinualResult",
@@ -48,8 +48,6 @@ CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)  # the values in Co2L's code
 
 
-class TrainingInterrupted(RuntimeError):
-    """Raised by :func:`run_continual` when asked to stop early (tests simulate a kill with it)."""
 
 
 # --------------------------------------------------------------------------- encoders

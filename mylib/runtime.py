@@ -18,7 +18,11 @@ import numpy as np
 import torch
 
 __all__ = ["get_device", "seed_everything", "progress", "Checkpointer", "run_dir",
-           "rng_state", "set_rng_state"]
+           "rng_state", "set_rng_state", "TrainingInterrupted"]
+
+
+class TrainingInterrupted(RuntimeError):
+    """Raised by a training loop asked to stop early after saving (tests simulate a kill with it)."""
 
 
 def get_device(prefer: str | None = None) -> torch.device:

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from ._checks import check_nonnegative, check_positive_int
 from .data import TensorData
-from .runtime import Checkpointer, get_device, progress
+from .runtime import Checkpointer, TrainingInterrupted, get_device, progress
 
 __all__ = [
     "MLP", "SmallCNN", "WideResNet", "ModularTransformer", "build_model", "MODELS",
@@ -482,8 +482,6 @@ class EpochContext:
     record: dict[str, Any] = field(default_factory=dict)
 
 
-class TrainingInterrupted(RuntimeError):
-    """Raised by a hook to stop training (used in tests to simulate a kill)."""
 
 
 def _check_data(data: TensorData, name: str) -> None:
