@@ -10,6 +10,8 @@ STAMP   := $(VENV)/.installed
 JOBS    ?= 2
 PROFILE ?= smoke
 SEED    ?= 0
+# Per-cell limit for smoke executions: the slowest smoke cell takes well under a minute, so a hang fails fast.
+CELL_TIMEOUT ?= 300
 
 NOTEBOOKS := $(sort $(wildcard notebooks/*.md))
 # Parameters are injected only when they differ from the notebooks' defaults (smoke, seed 0), so the pages
@@ -51,7 +53,7 @@ _build/executed/%.ipynb: notebooks/%.ipynb $(LIBRARY) $(STAMP)
 	@echo "papermill $< (profile=$(PROFILE), seed=$(SEED))"
 	@start=$$(date +%s); \
 	$(BIN)/papermill $< $@ $(PARAMS) --cwd notebooks -k python3 \
-	  --execution-timeout 900 --no-progress-bar --log-level WARNING \
+	  --execution-timeout $(CELL_TIMEOUT) --no-progress-bar --log-level WARNING \
 	  && echo "  done $< in $$(( $$(date +%s) - start )) s"
 
 executed: $(EXECUTED)
@@ -65,7 +67,7 @@ notebooks: $(STAMP)
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadscope --nbval-lax \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900 notebooks/*.ipynb
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout $(CELL_TIMEOUT) notebooks/*.ipynb
 
 test: $(STAMP)
 	@$(MAKE) --no-print-directory unit

@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib as mpl
 import seaborn as sns
 
-__all__ = ["apply", "PALETTE", "method_color"]
+__all__ = ["apply", "PALETTE", "method_color", "explorer"]
 
 PALETTE = sns.color_palette("colorblind")
 
@@ -38,6 +38,50 @@ def method_color(name: str):
     if name not in _METHOD_COLORS:
         _METHOD_COLORS[name] = len(_METHOD_COLORS) % len(PALETTE)
     return PALETTE[_METHOD_COLORS[name]]
+
+
+def explorer(draw, **controls):
+    """Sliders that redraw a matplotlib figure: ``explorer(draw, C=IntSlider(...), noise=FloatSlider(...))``.
+
+    ``draw(**values)`` must draw a new figure (returning it, or leaving it current) without calling
+    ``plt.show()``. The figure is rendered to PNG into an :class:`ipywidgets.Image`, updated from the
+    sliders' callbacks. Unlike ``ipywidgets.interact`` this needs no ``Output`` widget, whose message capture
+    intermittently deadlocks headless executors (papermill, nbval, nbconvert), and the static page built from an
+    executed notebook shows the sliders with the default figure. The figure moves in a live kernel (Colab).
+
+    Raises
+    ------
+    ValueError
+        If no control is given or a control has no ``value``.
+    """
+    import io
+
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    if not controls:
+        raise ValueError("explorer() needs at least one control")
+    for name, control in controls.items():
+        if not hasattr(control, "value"):
+            raise ValueError(f"control {name!r} has no value (pass an ipywidgets slider or similar)")
+    image = widgets.Image(format="png")
+
+    def render(_change=None):
+        before = set(plt.get_fignums())
+        fig = draw(**{name: control.value for name, control in controls.items()})
+        if fig is None:
+            fig = plt.gcf()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        for num in set(plt.get_fignums()) - before:
+            plt.close(num)
+        image.value = buf.getvalue()
+
+    for control in controls.values():
+        control.observe(render, names="value")
+    render()
+    return widgets.VBox([widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")),
+                         image])
 
 
 apply()
