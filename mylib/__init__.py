@@ -14,15 +14,16 @@ One module per theory, each citing the book's labels in its docstrings:
 :mod:`mylib.profiles`     profile names -> experiment sizes ("smoke", "full")
 :mod:`mylib.runtime`      device, seeding, progress bars, checkpoints
 :mod:`mylib.data`         offline datasets (digits) and CIFAR in the full profile
-:mod:`mylib.experiments`  run notebooks at a profile with run records; :func:`summary`
+:mod:`mylib.experiments`  run notebooks at a profile with run records (``python -m mylib.experiments``)
+:mod:`mylib.records`      :func:`summary`: print a notebook's key numbers and record them
 :mod:`mylib.style`        plotting house style (``import mylib.style``)
 ========================  ======================================================================
 """
-from . import profiles, runtime, data, experiments
+from . import profiles, runtime, data, records
 from . import matrix_info, collapse, training, nc_experiments, contrastive, contrastive_train, linear_cl, hmm
 from .profiles import PROFILES, get_config, check_profile
 from .runtime import get_device, seed_everything, progress, Checkpointer, run_dir
-from .experiments import summary
+from .records import summary
 from .matrix_info import matrix_entropy, mutual_information, mir, hdr, effective_rank
 from .collapse import simplex_etf, nc_mir, nc_hdr, nc_metrics
 from .contrastive import cila_lambdas, asym_supcon_loss, relation_distillation_loss

@@ -36,7 +36,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import torch
 
 from ._checks import as_tensor, check_same_rows, is_torch, to_output
