@@ -21,6 +21,7 @@ __all__ = [
     "check_positive_int",
     "check_nonnegative",
     "check_finite_array",
+    "check_unit_interval",
 ]
 
 
@@ -124,3 +125,11 @@ def check_finite_array(x: Any, name: str, *, ndim: int | None = None, nonnegativ
     if nonnegative and np.any(arr < 0):
         raise ValueError(f"{name} must be non-negative")
     return arr
+
+
+def check_unit_interval(value: Any, name: str) -> float:
+    """Return ``value`` as float, raising ValueError unless it lies in [0, 1]."""
+    v = check_nonnegative(value, name)
+    if v > 1:
+        raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
+    return v

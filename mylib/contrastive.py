@@ -37,7 +37,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._checks import as_tensor, check_finite_array, check_nonnegative, check_positive_int, is_torch, to_output
+from ._checks import (as_tensor, check_finite_array, check_nonnegative, check_positive_int, check_unit_interval,
+                      is_torch, to_output)
 from .profiles import register
 
 __all__ = [
@@ -689,10 +690,7 @@ def _images(x: Any, name: str = "x") -> torch.Tensor:
 
 
 def _prob(p: Any, name: str) -> float:
-    p = check_nonnegative(p, name)
-    if p > 1:
-        raise ValueError(f"{name} must lie in [0, 1], got {p}")
-    return p
+    return check_unit_interval(p, name)
 
 
 def _gen_device(generator, device):

@@ -37,7 +37,8 @@ import numpy as np
 import torch
 
 from . import profiles
-from ._checks import as_tensor, check_finite_array, check_nonnegative, check_positive_int, is_torch
+from ._checks import (as_tensor, check_finite_array, check_nonnegative, check_positive_int, check_unit_interval,
+                      is_torch)
 from .runtime import get_device
 
 __all__ = [
@@ -413,11 +414,9 @@ def ar1_noise_signal(strength: float, state_noise: float, readout: float) -> tup
     """
     a = check_nonnegative(strength, "strength")
     q = check_nonnegative(state_noise, "state_noise")
-    c = check_nonnegative(readout, "readout")
+    c = check_unit_interval(readout, "readout")
     if a >= 1:
         raise ValueError(f"strength must be < 1 for a stationary chain, got {a}")
-    if c > 1:
-        raise ValueError(f"readout must lie in [0, 1], got {c}")
     var = q / (1 - a * a)
     signal = c * c * a * a * var
     return var - signal, signal
@@ -462,9 +461,7 @@ def decaying_chain_increments(D: int, strength: float, state_noise: float = 1.0,
         As :func:`decaying_chain`, or ``readout`` outside ``[0, 1]``.
     """
     A, Q = decaying_chain(D, strength, state_noise, alpha)
-    c = check_nonnegative(readout, "readout")
-    if c > 1:
-        raise ValueError(f"readout must lie in [0, 1], got {c}")
+    c = check_unit_interval(readout, "readout")
     a = A[0, 0]
     var = np.diag(Q) / (1 - a * a)
     return float(var.mean()), c * c * a * a * var / D
@@ -1049,9 +1046,7 @@ def spread_readout(source: _Source, p: int, readout: float = 1.0, rng: Any = 0) 
     ValueError
         If ``p < r`` or ``readout`` is outside ``[0, 1]``.
     """
-    c = check_nonnegative(readout, "readout")
-    if c > 1:
-        raise ValueError(f"readout must lie in [0, 1], got {c}")
+    c = check_unit_interval(readout, "readout")
     M, _ = source.whitening()
     r = M.shape[1]
     p = check_positive_int(p, "p")
@@ -1073,9 +1068,7 @@ def reveal_readout(source: _Source, p: int, readout: float = 1.0) -> tuple[np.nd
     ValueError
         If ``p > r`` or ``readout`` is outside ``[0, 1]``.
     """
-    c = check_nonnegative(readout, "readout")
-    if c > 1:
-        raise ValueError(f"readout must lie in [0, 1], got {c}")
+    c = check_unit_interval(readout, "readout")
     M, C = source.whitening()
     r = M.shape[1]
     p = check_positive_int(p, "p")

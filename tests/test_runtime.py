@@ -78,3 +78,12 @@ def test_scalar_checks():
             check_positive_int(bad, "n")
     with pytest.raises(ValueError, match="non-negative"):
         check_finite_array([1.0, -1.0], "x", nonnegative=True)
+
+
+def test_unit_interval_check():
+    from mylib._checks import check_unit_interval
+
+    assert check_unit_interval(0.25, "p") == 0.25
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError):
+            check_unit_interval(bad, "p")
