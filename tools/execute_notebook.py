@@ -30,7 +30,8 @@ def execute(md_path: Path) -> float:
     elapsed = time.perf_counter() - start
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
-    nb.metadata.pop("widgets", None) if not _has_widget_views(nb) else None
+    if not _has_widget_views(nb):
+        nb.metadata.pop("widgets", None)
     out = md_path.with_suffix(".ipynb")
     nbformat.write(nb, out)
     return elapsed
