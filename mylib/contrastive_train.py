@@ -460,7 +460,6 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
         cls = torch.tensor(config.tasks[t])
         task_idx = torch.nonzero(torch.isin(y_all, cls)).flatten()
         pool = torch.cat([task_idx, buffer.indices])
-        pool_y = y_all[pool]
         # lambda_t
         if t == 0 or config.method == "replay":
             lam = 0.0

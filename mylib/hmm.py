@@ -1085,6 +1085,18 @@ def reveal_increments(source: _Source, readout: float = 1.0) -> np.ndarray:
     return c * c * s2 / source.d
 
 
+def _anisotropic_args(source: _Source, p: int, scale: float, emission_noise: float
+                      ) -> tuple[float, float, int, int]:
+    """Validated (scale, emission noise, p, k) of an anisotropic readout of width ``p >= k``."""
+    scale = check_nonnegative(scale, "scale")
+    su = check_nonnegative(emission_noise, "emission_noise")
+    p = check_positive_int(p, "p")
+    k = source.k
+    if p < k:
+        raise ValueError(f"an anisotropic readout needs p >= k = {k}, got p = {p}")
+    return scale, su, p, k
+
+
 def anisotropic_readout(source: _Source, p: int, scale: float = 1.0, emission_noise: float = 1.0,
                         rng: Any = 0) -> tuple[np.ndarray, np.ndarray]:
     """A frozen model of width ``p >= k`` without whitening: ``W = scale * O``, ``R = emission_noise * I_p``.
@@ -1099,12 +1111,7 @@ def anisotropic_readout(source: _Source, p: int, scale: float = 1.0, emission_no
     ValueError
         If ``p < k`` or ``scale``/``emission_noise`` is negative.
     """
-    scale = check_nonnegative(scale, "scale")
-    su = check_nonnegative(emission_noise, "emission_noise")
-    p = check_positive_int(p, "p")
-    k = source.k
-    if p < k:
-        raise ValueError(f"an anisotropic readout needs p >= k = {k}, got p = {p}")
+    scale, su, p, k = _anisotropic_args(source, p, scale, emission_noise)
     return scale * _orthonormal_rows(k, p, rng), su * np.eye(p)
 
 
@@ -1127,12 +1134,7 @@ def anisotropic_spectrum(source: _Source, p: int, scale: float = 1.0, emission_n
     ValueError
         If ``p < k`` or ``scale``/``emission_noise`` is negative or zero noise makes ``Sigma_x`` singular.
     """
-    w = check_nonnegative(scale, "scale")
-    su = check_nonnegative(emission_noise, "emission_noise")
-    p = check_positive_int(p, "p")
-    k = source.k
-    if p < k:
-        raise ValueError(f"an anisotropic readout needs p >= k = {k}, got p = {p}")
+    w, su, p, k = _anisotropic_args(source, p, scale, emission_noise)
     lam, V = np.linalg.eigh(source.cov_phi)
     spikes = w * w * lam + su
     if np.any(spikes <= 0) or (p > k and su <= 0):
