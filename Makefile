@@ -17,7 +17,9 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.md))
 # Parameters are injected only when they differ from the notebooks' defaults (smoke, seed 0), so the pages
 # do not show a redundant "injected parameters" cell.
 PARAMS    := $(if $(filter-out smoke,$(PROFILE))$(filter-out 0,$(SEED)),-p profile $(PROFILE) -p seed $(SEED))
-EXECUTED  := $(patsubst notebooks/%.md,_build/executed/%.ipynb,$(NOTEBOOKS))
+# One folder per profile and seed, so a smoke build is never reused for another profile.
+EXEC_DIR  := _build/executed/$(PROFILE)-seed$(SEED)
+EXECUTED  := $(patsubst notebooks/%.md,$(EXEC_DIR)/%.ipynb,$(NOTEBOOKS))
 LIBRARY   := $(sort $(wildcard mylib/*.py))
 VENDOR    := _build/vendor/.stamp
 
@@ -48,7 +50,7 @@ $(STAMP): requirements/torch.txt requirements/book.txt pyproject.toml
 venv: $(STAMP)
 
 # --- notebooks executed by papermill (smoke profile), shared by `make test` and `make book` ------------------
-_build/executed/%.ipynb: notebooks/%.ipynb $(LIBRARY) $(STAMP)
+$(EXEC_DIR)/%.ipynb: notebooks/%.ipynb $(LIBRARY) $(STAMP)
 	@mkdir -p $(@D)
 	@echo "papermill $< (profile=$(PROFILE), seed=$(SEED))"
 	@start=$$(date +%s); \
@@ -69,6 +71,9 @@ nbval: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadscope --nbval-lax \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout $(CELL_TIMEOUT) notebooks/*.ipynb
 
+# The papermill pass runs the notebooks the way `make book` and `make experiments` do (parameter injection,
+# working directory) and leaves the executed pages for `make book`; nbval then re-executes the committed
+# references and compares their checked outputs. Both are asked for: a notebook can pass one and fail the other.
 test: $(STAMP)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory notebooks

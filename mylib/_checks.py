@@ -22,6 +22,7 @@ __all__ = [
     "check_nonnegative",
     "check_finite_array",
     "check_unit_interval",
+    "check_seed",
 ]
 
 
@@ -133,3 +134,14 @@ def check_unit_interval(value: Any, name: str) -> float:
     if v > 1:
         raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
     return v
+
+
+def check_seed(value: Any, name: str = "seed", also: str = "") -> int:
+    """Return ``value`` as int, raising ValueError unless it is a non-negative integer (bools excluded).
+
+    ``also`` names another accepted type for the message (e.g. ``"a torch.Generator"``).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        extra = f" or {also}" if also else ""
+        raise ValueError(f"{name} must be a non-negative integer{extra}, got {value!r}")
+    return int(value)

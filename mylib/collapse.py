@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from . import profiles
-from ._checks import as_tensor, check_nonnegative, check_positive_int, is_torch, to_output
+from ._checks import as_tensor, check_nonnegative, check_positive_int, check_seed, is_torch, to_output
 from .matrix_info import information_summary
 
 __all__ = [
@@ -429,9 +429,7 @@ def collapsed_features(C: int, n_per_class: int, d: int, noise: float = 0.0, see
     n_per_class = check_positive_int(n_per_class, "n_per_class")
     d = check_positive_int(d, "d")
     noise = check_nonnegative(noise, "noise")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     M = simplex_etf(C, d, seed=int(rng.integers(2**31)))
     y = np.repeat(np.arange(C, dtype=np.int64), n_per_class)
     H = M[y] + (noise / math.sqrt(d)) * rng.standard_normal((y.size, d)) if noise > 0 else M[y].copy()

@@ -29,6 +29,7 @@ Contents
 """
 from __future__ import annotations
 
+import contextvars
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -635,7 +636,6 @@ class ClassBalancedBuffer:
         if idx.numel() == 0:
             raise ValueError("update() needs at least one sample")
         g = generator if generator is not None else torch.Generator().manual_seed(0)
-        all_idx = torch.cat([self.indices, idx])
         all_lab = torch.cat([self.labels, lab])
         classes = torch.unique(all_lab).tolist()
         pools = {}
@@ -663,7 +663,6 @@ class ClassBalancedBuffer:
             keep_l.append(torch.full((chosen.numel(),), c, dtype=torch.long))
         self.indices = torch.cat(keep_i) if keep_i else self.indices
         self.labels = torch.cat(keep_l) if keep_l else self.labels
-        del all_idx
 
     def state_dict(self) -> dict[str, Any]:
         return {"capacity": self.capacity, "indices": self.indices.clone(), "labels": self.labels.clone()}
@@ -675,6 +674,11 @@ class ClassBalancedBuffer:
 
 
 # --------------------------------------------------------------------------- augmentations (torch only)
+#: Set by :class:`Augment` after it has checked a batch once, so the ops it chains skip the full-tensor
+#: finiteness scan (a host synchronisation on CUDA) on every training step.
+_CHECKED = contextvars.ContextVar("mylib_images_checked", default=False)
+
+
 def _images(x: Any, name: str = "x") -> torch.Tensor:
     if not is_torch(x):
         x = torch.as_tensor(check_finite_array(x, name, ndim=4), dtype=torch.float32)
@@ -684,7 +688,7 @@ def _images(x: Any, name: str = "x") -> torch.Tensor:
         raise ValueError(f"{name} is empty")
     if not torch.is_floating_point(x):
         raise ValueError(f"{name} must be floating point (scale uint8 images to [0, 1] first)")
-    if not bool(torch.isfinite(x).all()):
+    if not _CHECKED.get() and not bool(torch.isfinite(x).all()):
         raise ValueError(f"{name} contains NaN or inf")
     return x
 
@@ -883,7 +887,14 @@ class Augment:
         return self._normalise(self._scale(x))
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        y = self._scale(x)
+        y = self._scale(x)  # validated once here; the chained ops below skip the finiteness scan
+        token = _CHECKED.set(True)
+        try:
+            return self._normalise(self._augment(y, generator))
+        finally:
+            _CHECKED.reset(token)
+
+    def _augment(self, y: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         if self.resized_crop is not None:
             y = random_resized_crop(y, scale=self.resized_crop, generator=generator)
         if self.crop_padding:
@@ -896,7 +907,7 @@ class Augment:
             y = random_grayscale(y, self.grayscale, generator=generator)
         if self.noise_std:
             y = gaussian_noise(y, self.noise_std, generator=generator)
-        return self._normalise(y)
+        return y
 
 
 # --------------------------------------------------------------------------- profiles

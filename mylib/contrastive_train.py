@@ -33,8 +33,8 @@ import torch.nn.functional as F
 from ._checks import check_nonnegative, check_positive_int
 from .contrastive import (Augment, ClassBalancedBuffer, _ird_core, _supcon_core, bound_terms, cila_lambdas,
                           continual_bound, descent_check)
-from .data import TensorData, load_cifar, load_digits_split
-from .runtime import Checkpointer, TrainingInterrupted, get_device, progress
+from .data import TensorData, load_cifar_tensors, load_digits_split
+from .runtime import Checkpointer, TrainingInterrupted, get_device, progress, seed_everything
 
 __all__ = [
     "MLPEncoder", "ResNet18", "ContrastiveNet", "build_model", "ContinualConfig", "ContinualResult",
@@ -167,14 +167,8 @@ def digits_rgb_standin(image_size: int = 16, split_seed: int = 0, colour_seed: i
 
 
 def cifar10_tensors(root: str = "data", download: bool = True) -> tuple[TensorData, TensorData]:
-    """CIFAR-10 train/test as uint8 tensors ``(n, 3, 32, 32)`` through :func:`mylib.data.load_cifar`
-    (needs torchvision and, for the download, internet; full profile only)."""
-    out = []
-    for train in (True, False):
-        ds = load_cifar("cifar10", root=root, train=train, download=download)
-        x = torch.from_numpy(np.ascontiguousarray(ds.data)).permute(0, 3, 1, 2).contiguous()
-        out.append(TensorData(x, torch.as_tensor(np.asarray(ds.targets), dtype=torch.long)))
-    return out[0], out[1]
+    """CIFAR-10 train/test as uint8 tensors ``(n, 3, 32, 32)`` (:func:`mylib.data.load_cifar_tensors`)."""
+    return load_cifar_tensors("cifar10", root=root, download=download)
 
 
 def digits_augment(noise_std: float = 0.3, crop_padding: int = 1) -> Augment:
@@ -434,7 +428,7 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
     teacher_state, start_embed = None, None
 
     ck = Checkpointer(checkpoint_dir)
-    state = ck.load(map_location=device) if checkpoint_dir is not None else None
+    state = ck.load(map_location=device)
     if state is not None:
         if state["config"] != config.as_dict():
             raise ValueError("checkpoint was written with a different ContinualConfig; use a fresh run_dir")
@@ -631,11 +625,11 @@ def linear_probe(model: ContrastiveNet, train: TensorData, test: TensorData, tas
     mask_all[classes] = 0
     pred_c = (logits + mask_all).argmax(1)
     task_of = {c: i for i, t in enumerate(tasks) for c in t}
-    tmask = torch.full((len(yte), C), float("-inf"), device=device)
-    for i, c in enumerate(yte.tolist()):
-        tmask[i, list(tasks[task_of[c]])] = 0
-    pred_t = (logits + tmask).argmax(1)
+    task_mask = torch.full((len(tasks), C), float("-inf"), device=device)
+    for k, t in enumerate(tasks):
+        task_mask[k, list(t)] = 0
     tt = torch.tensor([task_of[c] for c in yte.tolist()], device=device)
+    pred_t = (logits + task_mask[tt]).argmax(1)
     cil = [(pred_c[tt == k] == yte[tt == k]).float().mean().item() * 100 for k in range(len(tasks))]
     til = [(pred_t[tt == k] == yte[tt == k]).float().mean().item() * 100 for k in range(len(tasks))]
     return {"class_il": (pred_c == yte).float().mean().item() * 100,
@@ -677,7 +671,6 @@ def run_grid(train: TensorData, test: TensorData, model_fn: Callable[[], Contras
     """
     from dataclasses import replace
 
-    from .runtime import seed_everything
 
     if not variants:
         raise ValueError("variants is empty")

@@ -37,8 +37,8 @@ import numpy as np
 import torch
 
 from . import profiles
-from ._checks import (as_tensor, check_finite_array, check_nonnegative, check_positive_int, check_unit_interval,
-                      is_torch)
+from ._checks import (as_tensor, check_finite_array, check_nonnegative, check_positive_int, check_seed,
+                      check_unit_interval, is_torch)
 from .runtime import get_device
 
 __all__ = [
@@ -553,9 +553,8 @@ def stationary_covariance(A: Any, Q: Any) -> np.ndarray:
 def _generator(seed_or_gen: Any, device: torch.device) -> torch.Generator:
     if isinstance(seed_or_gen, torch.Generator):
         return seed_or_gen
-    if isinstance(seed_or_gen, bool) or not isinstance(seed_or_gen, (int, np.integer)) or seed_or_gen < 0:
-        raise ValueError(f"seed must be a non-negative integer or a torch.Generator, got {seed_or_gen!r}")
-    return torch.Generator(device=device).manual_seed(int(seed_or_gen))
+    seed = check_seed(seed_or_gen, also="a torch.Generator")
+    return torch.Generator(device=device).manual_seed(seed)
 
 
 def _t(a: np.ndarray, device) -> torch.Tensor:
@@ -1080,7 +1079,7 @@ def reveal_readout(source: _Source, p: int, readout: float = 1.0) -> tuple[np.nd
 
 def reveal_increments(source: _Source, readout: float = 1.0) -> np.ndarray:
     """Per-output signal carried by each revealed direction, ``c^2 s_j^2 / d`` (length ``r``)."""
-    c = check_nonnegative(readout, "readout")
+    c = check_unit_interval(readout, "readout")
     _, s2 = source.signal_basis()
     return c * c * s2 / source.d
 
@@ -1193,9 +1192,10 @@ class HeadTask:
         self._R_eig = (np.clip(s, 0, None), V)
         Sx = Wn.T @ source.cov_phi @ Wn + self.R
         Sxy = Wn.T @ source.cov_phi_y
-        B = _psd_solve((Sx + Sx.T) / 2, Sxy)
+        Sx_sym = (Sx + Sx.T) / 2
+        B = _psd_solve(Sx_sym, Sxy)
         signal = float(np.trace(B.T @ Sx @ B)) / self.d
-        self.population = _Population((Sx + Sx.T) / 2, B, max(source.total - signal, 0.0), signal)
+        self.population = _Population(Sx_sym, B, max(source.total - signal, 0.0), signal)
         self._isotropic = self.isotropic()
         self._cache: dict[str, tuple] = {}
 
@@ -1227,7 +1227,7 @@ class HeadTask:
         ``ridge > 0``, :func:`deterministic_equivalent_risk` (asymptotic, {prf:ref}`thm-dd-deteq`)."""
         n = check_positive_int(n, "n")
         ridge = check_nonnegative(ridge, "ridge")
-        if ridge == 0 and (self.isotropic() or self.p <= n + 1):
+        if ridge == 0 and (self._isotropic or self.p <= n + 1):
             # exact: any covariance below the peak and at the peak (prop-dd-peak), isotropic everywhere
             return float(ridgeless_risk(self.p, n, self.noise, self.signal))
         s, w = spectral_signal_weights(self.Sigma_x, self.B_star)

@@ -38,9 +38,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 
 from . import profiles
-from ._checks import check_finite_array, check_nonnegative, check_positive_int
+from ._checks import check_finite_array, check_nonnegative, check_positive_int, check_seed
 from .runtime import progress
 
 __all__ = [
@@ -85,9 +86,7 @@ profiles.register(
 def _rng(rng: Any) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.default_rng(int(rng))
-    raise ValueError(f"rng must be a numpy Generator or a non-negative integer seed, got {rng!r}")
+    return np.random.default_rng(check_seed(rng, "rng", also="a numpy Generator"))
 
 
 def _spectra(gammas: Any, name: str = "gammas") -> np.ndarray:
@@ -826,6 +825,34 @@ def _ridge_step_errors(lams: np.ndarray, e: np.ndarray, g: np.ndarray, n: float,
     return ((L ** 2 * e + s2 * g / n) / (L + g) ** 2).sum(1)
 
 
+def _ridge_grid(grid: Any, scale: float) -> np.ndarray:
+    """The candidate ridge parameters: ``scale * logspace(-8, 8, 161)`` by default, else ``grid`` (sorted).
+
+    Raises
+    ------
+    ValueError
+        If ``grid`` is empty, not 1-D, not finite or not positive.
+    """
+    if grid is None:
+        return scale * np.logspace(-8, 8, 161)
+    grid = np.sort(check_finite_array(grid, "grid", ndim=1))
+    if grid.size == 0 or grid[0] <= 0:
+        raise ValueError("grid must be a non-empty array of positive values")
+    return grid
+
+
+def _refine_on_grid(f, grid: np.ndarray, grid_vals: np.ndarray) -> float:
+    """Minimiser of ``f`` over ``grid`` (values ``grid_vals``), refined by a bounded search in ``log lambda``
+    between the best point's neighbours; the grid point is kept unless the search does at least as well."""
+    i = int(np.argmin(grid_vals))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    if lo == hi:
+        return float(grid[i])
+    res = minimize_scalar(lambda u: f(np.exp(u)), bounds=(np.log(lo), np.log(hi)), method="bounded",
+                          options={"xatol": 1e-10})
+    return float(np.exp(res.x)) if res.fun <= grid_vals[i] else float(grid[i])
+
+
 def tune_ridge(gammas: Any, ns: Any, sigma2: float, e0: Any, *, mode: str = "greedy",
                grid: Any | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Oracle-tuned continual ridge (uses :math:`e^{(0)}`, i.e. knowledge of :math:`w^*`).
@@ -840,25 +867,16 @@ def tune_ridge(gammas: Any, ns: Any, sigma2: float, e0: Any, *, mode: str = "gre
     -------
     lams : (T,) chosen values; errors : (T,) expected errors (:func:`ridge_error`).
     """
-    from scipy.optimize import minimize_scalar
 
     g, n, s2, e = _closed_inputs(gammas, ns, sigma2, e0)
     if mode not in ("greedy", "constant"):
         raise ValueError(f"mode must be 'greedy' or 'constant', got {mode!r}")
     pos = g[g > 0]
     scale = pos.mean() if pos.size else 1.0
-    grid = scale * np.logspace(-8, 8, 161) if grid is None else check_finite_array(grid, "grid", ndim=1)
-    if np.any(grid <= 0):
-        raise ValueError("grid must be positive")
+    grid = _ridge_grid(grid, scale)
 
     def refine(f, grid_vals):
-        i = int(np.argmin(grid_vals))
-        lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-        if lo == hi:
-            return grid[i]
-        res = minimize_scalar(lambda u: f(np.exp(u)), bounds=(np.log(lo), np.log(hi)), method="bounded",
-                              options={"xatol": 1e-10})
-        return float(np.exp(res.x)) if res.fun <= grid_vals[i] else float(grid[i])
+        return _refine_on_grid(f, grid, grid_vals)
 
     T = g.shape[0]
     if mode == "greedy":
@@ -921,7 +939,6 @@ def tune_ridge_design(Xs: Sequence[Any], w_star: Any, sigma2: float, grid: Any |
     the error after the step is :math:`\sum_i d_i^2\big((U^\top m)_i^2 + (U^\top C U)_{ii}\big)
     + \tfrac{\sigma^2}{n_t}\sum_i s_i/(s_i+\lambda)^2`, cheap to evaluate on a grid.
     """
-    from scipy.optimize import minimize_scalar
 
     Xs = _design_list(Xs)
     if any(X.ndim != 2 for X in Xs):
@@ -940,21 +957,13 @@ def tune_ridge_design(Xs: Sequence[Any], w_star: Any, sigma2: float, grid: Any |
         s = np.clip(s, 0.0, None)
         mem = (U.T @ m) ** 2 + np.einsum("ij,ij->j", U, C @ U)
         scale = s[s > _RTOL * max(s.max(), 0)].mean() if np.any(s > 0) else 1.0
-        cand = scale * np.logspace(-8, 8, 161) if grid is None else check_finite_array(grid, "grid", ndim=1)
+        cand = _ridge_grid(grid, scale)
 
         def err(lam):
             lam = np.atleast_1d(lam)[:, None]
             return ((lam / (lam + s)) ** 2 * mem + (s2 / n) * s / (lam + s) ** 2).sum(1)
 
-        vals = err(cand)
-        i = int(np.argmin(vals))
-        lo, hi = cand[max(i - 1, 0)], cand[min(i + 1, len(cand) - 1)]
-        lam = cand[i]
-        if lo < hi:
-            res = minimize_scalar(lambda u: float(err(np.exp(u))[0]), bounds=(np.log(lo), np.log(hi)),
-                                  method="bounded", options={"xatol": 1e-10})
-            if res.fun <= vals[i]:
-                lam = float(np.exp(res.x))
+        lam = _refine_on_grid(lambda l: float(err(l)[0]), cand, err(cand))
         Mp = (U / (s + lam)) @ U.T
         A = np.eye(p) - Mp @ S
         m = A @ m

@@ -17,6 +17,8 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 
+from ._checks import check_seed
+
 __all__ = ["get_device", "seed_everything", "progress", "Checkpointer", "run_dir",
            "rng_state", "set_rng_state", "TrainingInterrupted"]
 
@@ -47,9 +49,7 @@ def seed_everything(seed: int) -> torch.Generator:
     Deterministic algorithms are not forced (some CUDA kernels lack them); CPU runs
     with a fixed thread count are bit-for-bit repeatable.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    seed = int(seed)
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

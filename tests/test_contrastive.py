@@ -517,3 +517,16 @@ def test_standin_data_and_probe_indices():
     assert np.array_equal(idx, ct.probe_indices(tr.y, 5, seed=0))
     with pytest.raises(ValueError):
         ct.probe_indices(tr.y, 10_000)
+
+
+def test_augment_checks_its_input_once_and_still_rejects_nan():
+    aug = cc.Augment(crop_padding=1, hflip=0.5, noise_std=0.1)
+    x = torch.rand(4, 3, 8, 8)
+    g1, g2 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+    assert torch.equal(aug(x, g1), aug(x, g2))
+    bad = x.clone()
+    bad[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        aug(bad)
+    with pytest.raises(ValueError, match="NaN"):  # the public ops still check on their own
+        cc.random_hflip(bad)

@@ -555,3 +555,9 @@ def test_gaussian_source_pairs_are_the_sampler_draws():
     z, _ = hmm.sample_linear_gaussian_hmm(A, 0.7, 5, 2, seed=torch.Generator().manual_seed(9), device="cpu")
     np.testing.assert_allclose(phi.numpy(), z[:, 0])
     np.testing.assert_allclose(y.numpy(), z[:, 1])
+
+
+def test_reveal_increments_rejects_readout_above_one():
+    src = hmm.GaussianSource(0.8 * np.eye(3), np.eye(3))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        hmm.reveal_increments(src, readout=2.0)

@@ -378,3 +378,12 @@ def test_explorer_plot_draws_labelled_axes():
     ax = fig.axes[0]
     assert ax.get_xlabel() and ax.get_ylabel() and len(ax.lines) == 5
     plt.close(fig)
+
+
+def test_ridge_tuners_reject_non_positive_grids():
+    import mylib.linear_cl as _lc
+
+    for bad in ([-1.0, 0.5, 2.0], [0.0, 0.5], []):
+        with pytest.raises(ValueError, match="grid"):
+            _lc._ridge_grid(bad, 1.0)
+    assert list(_lc._ridge_grid([2.0, 0.5], 1.0)) == [0.5, 2.0]

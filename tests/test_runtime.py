@@ -87,3 +87,12 @@ def test_unit_interval_check():
     for bad in (-0.1, 1.5, float("nan")):
         with pytest.raises(ValueError):
             check_unit_interval(bad, "p")
+
+
+def test_seed_check_is_shared():
+    from mylib._checks import check_seed
+
+    assert check_seed(np.int64(3)) == 3
+    for bad in (-1, 1.0, True, "0"):
+        with pytest.raises(ValueError, match="non-negative integer"):
+            check_seed(bad)

@@ -9,15 +9,22 @@ that `git diff` after `make references` shows only what really changed.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
+
+# The same environment as the Makefile's (one thread per numerical library, no progress bars), so references
+# written by running this script directly match what `make test` reproduces.
+for _var, _value in (("OMP_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "1"), ("OPENBLAS_NUM_THREADS", "1"),
+                     ("MYLIB_PROGRESS", "0")):
+    os.environ.setdefault(_var, _value)
 
 import jupytext
 import nbformat
 from nbclient import NotebookClient
 
-TIMEOUT_S = 900
+TIMEOUT_S = 300  # per cell, as CELL_TIMEOUT in the Makefile
 
 
 def execute(md_path: Path) -> float:
