@@ -34,7 +34,7 @@ from ._checks import check_nonnegative, check_positive_int
 from .contrastive import (Augment, ClassBalancedBuffer, _ird_core, _supcon_core, bound_terms, cila_lambdas,
                           continual_bound, descent_check)
 from .data import TensorData, load_cifar_tensors, load_digits_split
-from .runtime import Checkpointer, TrainingInterrupted, get_device, progress, seed_everything
+from .runtime import Checkpointer, TrainingInterrupted, cosine_lr, get_device, progress, seed_everything
 
 __all__ = [
     "MLPEncoder", "ResNet18", "ContrastiveNet", "build_model", "ContinualConfig", "ContinualResult",
@@ -320,11 +320,7 @@ def _generator(seed: int, task: int, epoch: int) -> torch.Generator:
 
 
 def _lr(step: int, total: int, warm: int, lr: float) -> float:
-    if warm and step < warm:
-        return lr * (step + 1) / warm
-    eta_min = lr * 1e-3
-    t, span = step - warm, max(1, total - warm)
-    return eta_min + (lr - eta_min) * 0.5 * (1 + math.cos(math.pi * min(t, span) / span))
+    return cosine_lr(step, total, lr, warm, eta_min=lr * 1e-3)
 
 
 @torch.no_grad()
@@ -611,7 +607,7 @@ def linear_probe(model: ContrastiveNet, train: TensorData, test: TensorData, tas
         perm = torch.randperm(n, generator=ge).to(device)
         for b in range(steps):
             for group in opt.param_groups:
-                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * (e * steps + b) / (epochs * steps)))
+                group["lr"] = cosine_lr(e * steps + b, epochs * steps, lr)
             sel = perm[b * bs:(b + 1) * bs]
             loss = F.cross_entropy(clf(feats[sel]), ytr[sel], weight=weight)
             opt.zero_grad(set_to_none=True)

@@ -530,7 +530,9 @@ def run_grokking(cfg: Any, seed: int = 0, device: torch.device | None = None, sh
     test_hook = information_hook(64, whole=True, max_samples=cap)
 
     def train_hook(ctx: T.EpochContext) -> dict[str, float]:
-        Z, _ = T.collect_outputs(ctx.model, ctx.train, 1 << 16)
+        Z = ctx.train_features  # fit already evaluated the training set (eval_train=True)
+        if Z is None:
+            Z, _ = T.collect_outputs(ctx.model, ctx.train, 1 << 16)
         W = T.head_rows(ctx.model, ctx.train.y.to(Z.device)).detach()
         s = information_summary(Z[:cap].double(), W[:cap].double())
         return {"train_mir": float(s["MIR"]), "train_hdr": float(s["HDR"])}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import random
 from pathlib import Path
@@ -20,7 +21,7 @@ import torch
 from ._checks import check_seed
 
 __all__ = ["get_device", "seed_everything", "progress", "Checkpointer", "run_dir",
-           "rng_state", "set_rng_state", "TrainingInterrupted"]
+           "rng_state", "set_rng_state", "TrainingInterrupted", "cosine_lr"]
 
 
 class TrainingInterrupted(RuntimeError):
@@ -69,6 +70,15 @@ def progress(iterable: Iterable | None = None, **kwargs: Any):
     if os.environ.get("MYLIB_PROGRESS", "1") == "0":
         kwargs["disable"] = True
     return tqdm(iterable, **kwargs)
+
+
+def cosine_lr(step: int, total_steps: int, lr: float, warmup_steps: int = 0, eta_min: float = 0.0) -> float:
+    """Learning rate at step ``step`` (0-based) of ``total_steps``: linear warm-up over ``warmup_steps``, then
+    half-cosine decay :math:`\\eta_{min} + (\\eta - \\eta_{min})\\tfrac12(1 + \\cos(\\pi t / T))`."""
+    if warmup_steps and step < warmup_steps:
+        return lr * (step + 1) / warmup_steps
+    t, span = step - warmup_steps, max(1, total_steps - warmup_steps)
+    return eta_min + (lr - eta_min) * 0.5 * (1.0 + math.cos(math.pi * min(t, span) / span))
 
 
 def rng_state() -> dict[str, Any]:

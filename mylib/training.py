@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from ._checks import check_nonnegative, check_positive_int
 from .data import TensorData
-from .runtime import Checkpointer, TrainingInterrupted, get_device, progress
+from .runtime import Checkpointer, TrainingInterrupted, cosine_lr, get_device, progress
 
 __all__ = [
     "MLP", "SmallCNN", "WideResNet", "ModularTransformer", "build_model", "MODELS",
@@ -353,13 +353,9 @@ def lr_at(step: int, total_steps: int, config: TrainConfig) -> float:
     Linear warm-up over ``warmup_steps``, then constant or half-cosine decay
     :math:`\\eta\\,\\tfrac12\\bigl(1+\\cos(\\pi\\,(t-t_w)/(T-t_w))\\bigr)`.
     """
-    if config.warmup_steps and step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    if config.schedule == "constant":
+    if config.schedule == "constant" and not (config.warmup_steps and step < config.warmup_steps):
         return config.lr
-    t = step - config.warmup_steps
-    span = max(1, total_steps - config.warmup_steps)
-    return config.lr * 0.5 * (1.0 + math.cos(math.pi * min(t, span) / span))
+    return cosine_lr(step, total_steps, config.lr, config.warmup_steps)
 
 
 def epoch_permutation(n: int, epoch: int, data_seed: int) -> torch.Tensor:
@@ -469,7 +465,8 @@ class EpochContext:
 
     ``test_features``/``test_logits`` are the eval-mode outputs on the test data
     (float32, on the training device), ``test_labels`` its labels; ``record`` holds the
-    metrics collected so far this epoch (hooks may read it).
+    metrics collected so far this epoch (hooks may read it); ``train_features`` are the
+    eval-mode training features when the loop evaluated the training set (else None).
     """
 
     model: nn.Module
@@ -480,6 +477,7 @@ class EpochContext:
     test_logits: torch.Tensor | None
     test_labels: torch.Tensor | None
     record: dict[str, Any] = field(default_factory=dict)
+    train_features: torch.Tensor | None = None  # eval-mode training features, when evaluated (``eval_train``)
 
 
 
@@ -568,8 +566,10 @@ def fit(model: nn.Module, train: TensorData, test: TensorData | None = None,
     def evaluate_now(epoch: int, step: int, lr: float, train_loss: float | None, train_acc: float | None):
         rec: dict[str, Any] = {"epoch": epoch, "step": step, "lr": lr,
                                "train_loss": train_loss, "train_acc": train_acc}
+        train_feats = None
         if config.eval_train or train_loss is None:
-            _, lg = collect_outputs(model, train, config.eval_batch_size, eval_transform, device, amp, use_cl)
+            train_feats, lg = collect_outputs(model, train, config.eval_batch_size, eval_transform, device, amp,
+                                              use_cl)
             rec["train_loss"] = float(F.cross_entropy(lg, ytr))
             rec["train_acc"] = _accuracy(lg, ytr)
         feats = logits_te = yte = None
@@ -579,7 +579,7 @@ def fit(model: nn.Module, train: TensorData, test: TensorData | None = None,
             yte = test.y
             rec["test_loss"] = float(F.cross_entropy(logits_te, yte))
             rec["test_acc"] = _accuracy(logits_te, yte)
-        ctx = EpochContext(model, epoch, train, test, feats, logits_te, yte, rec)
+        ctx = EpochContext(model, epoch, train, test, feats, logits_te, yte, rec, train_feats)
         model.eval()
         for hook in hooks:
             extra = hook(ctx)

@@ -96,3 +96,12 @@ def test_seed_check_is_shared():
     for bad in (-1, 1.0, True, "0"):
         with pytest.raises(ValueError, match="non-negative integer"):
             check_seed(bad)
+
+
+def test_cosine_lr_closed_form():
+    from mylib.runtime import cosine_lr
+
+    assert cosine_lr(0, 100, 0.2, warmup_steps=4) == pytest.approx(0.05)  # linear warm-up
+    assert cosine_lr(4, 100, 0.2, warmup_steps=4) == pytest.approx(0.2)   # peak after warm-up
+    assert cosine_lr(52, 100, 0.2, warmup_steps=4) == pytest.approx(0.1)  # half-way: half the rate
+    assert cosine_lr(100, 100, 0.2, eta_min=0.01) == pytest.approx(0.01)  # floor at the end
