@@ -173,7 +173,7 @@ class _Reduced:
     ----------
     zn : (n, d) tensor, unit rows
     evals : eigenvalues of ``zn zn^T / n`` (from the d x d or the n x n matrix; differentiable)
-    rank : numerical rank (eigenvalues above the cutoff of :func:`_rank_tol`)
+    rank : numerical rank (eigenvalues above the cutoff of :func:`_rank_tol`), computed on first use
     basis : (d, r) detached orthonormal basis of the row space (top-r right singular vectors),
         computed on first use only (the Kronecker path), so entropies cost one ``eigvalsh``.
     """
@@ -188,9 +188,17 @@ class _Reduced:
         A = (self.zn @ self.zn.T if self._on_gram else self.zn.T @ self.zn) / n
         self._A = 0.5 * (A + A.T)
         self.evals = torch.linalg.eigvalsh(self._A)
-        ev = self.evals.detach()
-        # eigenvalues of a Gram matrix summed over n rows carry round-off ~ max(n, d) eps lambda_max
-        self.rank = max(1, int((ev > _rank_tol(ev, max(n, d))).sum()))
+        self._rank = None
+
+    @property
+    def rank(self) -> int:
+        """Numerical rank, computed on first use (the n x n path never needs it, so the training-loss
+        path pays no host synchronisation for it)."""
+        if self._rank is None:
+            ev = self.evals.detach()
+            # eigenvalues of a Gram matrix summed over n rows carry round-off ~ max(n, d) eps lambda_max
+            self._rank = max(1, int((ev > _rank_tol(ev, max(self.n, self.d))).sum()))
+        return self._rank
 
     @property
     def entropy(self) -> torch.Tensor:
