@@ -30,6 +30,14 @@ export MKL_NUM_THREADS=1
 export OPENBLAS_NUM_THREADS=1
 export MYLIB_PROGRESS=0
 export PYDEVD_DISABLE_FILE_VALIDATION=1
+# CPU kernels pinned to AVX2, so every x86-64 CPU with AVX2 (AVX-512 ones included) computes the committed
+# reference outputs bit for bit. Override on the command line, e.g. `make test ATEN_CPU_CAPABILITY=default`.
+export ATEN_CPU_CAPABILITY ?= avx2
+export ONEDNN_MAX_CPU_ISA ?= AVX2
+export MKL_CBWR ?= AVX2
+export OPENBLAS_CORETYPE ?= Haswell
+# The checkout's own mylib first, whichever virtual environment runs it (a shared venv, a git worktree).
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .PHONY: help venv test unit notebooks nbval book executed vendor references experiments clean repo-url
 

@@ -17,7 +17,8 @@ from pathlib import Path
 # The same environment as the Makefile's (one thread per numerical library, no progress bars), so references
 # written by running this script directly match what `make test` reproduces.
 for _var, _value in (("OMP_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "1"), ("OPENBLAS_NUM_THREADS", "1"),
-                     ("MYLIB_PROGRESS", "0")):
+                     ("MYLIB_PROGRESS", "0"), ("ATEN_CPU_CAPABILITY", "avx2"), ("ONEDNN_MAX_CPU_ISA", "AVX2"),
+                     ("MKL_CBWR", "AVX2"), ("OPENBLAS_CORETYPE", "Haswell")):
     os.environ.setdefault(_var, _value)
 
 import jupytext
