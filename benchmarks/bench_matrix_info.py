@@ -1,4 +1,4 @@
-"""Benchmark: fast (rank-reduced Kronecker) path vs n x n path of mylib.matrix_info.
+"""Benchmark: fast (rank-reduced Kronecker) path vs n x n path of mylib.information.
 
 The paper's setting: Z1 = features (n x 64), Z2 = the classifier head of each sample's label
 (10 classes, heads in R^64), so Z2 has rank 10 and the Kronecker dimension is 64 * 10 = 640.
@@ -45,7 +45,7 @@ def _child(n: int, d: int, classes: int, method: str, seed: int) -> dict:
     import numpy as np
     import torch
 
-    from mylib import matrix_info as mi
+    from mylib.information import matrix_info as mi
 
     def peak_mib() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB

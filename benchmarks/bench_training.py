@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 import mylib
-from mylib import contrastive_train, training
+from mylib.contrastive import continual as contrastive_train
+from mylib.nn import training
 
 
 MODELS = {

@@ -1,34 +1,34 @@
 """mylib: the library behind the executable monograph *Learning theory, executed*.
 
-One module per theory, each citing the book's labels in its docstrings:
+One subpackage per part of the book, on shared foundations:
 
-========================  ======================================================================
-:mod:`mylib.matrix_info`  matrix entropy, matrix mutual information, MIR, HDR (Part I)
-:mod:`mylib.collapse`     simplex ETF, Neural Collapse closed forms, NC1-NC4 (Part I)
-:mod:`mylib.training`     models and the training loop with hooks and checkpoints (Part I experiments)
-:mod:`mylib.nc_experiments`  drivers of the Part I experiments (dynamics, losses, grokking, connectivity)
-:mod:`mylib.contrastive`  asymmetric SupCon, relation distillation, the bound, CILA (Part II)
-:mod:`mylib.contrastive_train`  encoders, continual trainer and linear probe of Part II
-:mod:`mylib.linear_cl`    regularized linear continual learning: estimators and closed forms (Part III)
-:mod:`mylib.hmm`          hidden-Markov features, least-squares heads and double descent risks (Part IV)
-:mod:`mylib.profiles`     profile names -> experiment sizes ("smoke", "full")
-:mod:`mylib.runtime`      device, seeding, progress bars, checkpoints
-:mod:`mylib.data`         offline datasets (digits) and CIFAR in the full profile
-:mod:`mylib.experiments`  run notebooks at a profile with run records (``python -m mylib.experiments``)
-:mod:`mylib.records`      :func:`summary`: print a notebook's key numbers and record them
-:mod:`mylib.style`        plotting house style (``import mylib.style``)
-========================  ======================================================================
+==============================  ==================================================================
+:mod:`mylib.information`        Part I: matrix entropy, MI, MIR, HDR; Neural Collapse; experiments
+:mod:`mylib.contrastive`        Part II: Co2L losses, the bound, CILA; the continual trainer
+:mod:`mylib.linear_cl`          Part III: regularized linear continual learning
+:mod:`mylib.double_descent`     Part IV: hidden-Markov features and double descent of head tuning
+:mod:`mylib.nn`                 one training stack: models, augmentation, fit/evaluate, probe
+:mod:`mylib.linalg`             shared numerics (PSD solves, Haar orthonormal frames, entropies)
+:mod:`mylib.stats`              shared statistics (mean and standard error, z-scores, paired differences)
+:mod:`mylib.seeds`              one rule for every random stream
+:mod:`mylib.profiles`           profile names -> experiment sizes ("smoke", "full")
+:mod:`mylib.runtime`            device, seeding, progress bars, checkpoints
+:mod:`mylib.data`               offline datasets (digits) and CIFAR in the full profile
+:mod:`mylib.experiments`        run notebooks at a profile with run records (``python -m mylib.experiments``)
+:mod:`mylib.records`            :func:`summary`: print a notebook's key numbers and record them
+:mod:`mylib.style`              plotting house style (``import mylib.style``)
+==============================  ==================================================================
 """
 from . import profiles, runtime, data, records
-from . import matrix_info, collapse, training, nc_experiments, contrastive, contrastive_train, linear_cl, hmm
+from . import linalg, stats, seeds, nn, information, contrastive, linear_cl, double_descent
 from .profiles import PROFILES, get_config, check_profile
 from .runtime import get_device, seed_everything, progress, Checkpointer, run_dir
 from .records import summary
-from .matrix_info import matrix_entropy, mutual_information, mir, hdr, effective_rank
-from .collapse import simplex_etf, nc_mir, nc_hdr, nc_metrics
+from .information import matrix_entropy, mutual_information, mir, hdr, effective_rank
+from .information import simplex_etf, nc_mir, nc_hdr, nc_metrics
 from .contrastive import cila_lambdas, asym_supcon_loss, relation_distillation_loss
 from .linear_cl import gr_error, optimal_gr_error
-from .hmm import ridgeless_risk
+from .double_descent import ridgeless_risk
 
 __version__ = "0.1.0"
 

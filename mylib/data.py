@@ -124,7 +124,7 @@ def load_cifar_tensors(name: str = "cifar10", root: str | Path = "data", downloa
     """CIFAR-10/100 train and test sets as uint8 tensors ``(n, 3, 32, 32)`` (full profile only).
 
     Kept as uint8 (150 MB for the training set) so the whole dataset can live on the
-    GPU; :func:`mylib.training.cifar_transform` scales, augments and normalises each
+    GPU; :func:`mylib.nn.cifar_transform` scales, augments and normalises each
     batch there. Needs torchvision (see :func:`load_cifar` for the error raised without it).
     """
     out = []

@@ -1,4 +1,4 @@
-"""Tests of mylib.collapse: simplex ETF, the closed form of thm-nc-mir (class and sample level), NC1-NC4."""
+"""Tests of mylib.information: simplex ETF, the closed form of thm-nc-mir (class and sample level), NC1-NC4."""
 from __future__ import annotations
 
 import math
@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import mylib
-from mylib import collapse as nc
-from mylib import matrix_info as mi
+from mylib.information import collapse as nc
+from mylib.information import matrix_info as mi
 
 CLASS_LEVEL_C = list(range(3, 41)) + [50, 64, 100, 128, 200, 333, 500, 1000]
 

@@ -1,4 +1,4 @@
-"""Tests of mylib.contrastive and mylib.contrastive_train (Part II: Co2L, CILA and the continual bound)."""
+"""Tests of mylib.contrastive and mylib.contrastive (Part II: Co2L, CILA and the continual bound)."""
 import math
 
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import mylib
-from mylib import contrastive as cc
-from mylib import contrastive_train as ct
+from mylib.contrastive import losses as cc
+from mylib.contrastive import continual as ct
 from mylib.data import TensorData
 
 

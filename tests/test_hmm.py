@@ -1,4 +1,4 @@
-"""Tests of mylib.hmm: closed forms, Monte Carlo against the exact risk formulas, invariants, errors."""
+"""Tests of mylib.double_descent: closed forms, Monte Carlo against the exact risk formulas, invariants, errors."""
 import itertools
 import math
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import mylib
-from mylib import hmm
+from mylib.double_descent import hmm
 
 
 def _mc_iso_risk(p, n, noise, signal, reps, seed):

@@ -1,4 +1,4 @@
-"""Tests of mylib.matrix_info: closed forms, invariants, fast path == n x n path, autograd, errors."""
+"""Tests of mylib.information: closed forms, invariants, fast path == n x n path, autograd, errors."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from mylib import matrix_info as mi
+from mylib.information import matrix_info as mi
 
 TOL = 1e-8  # required agreement of the fast path with the n x n eigendecomposition
 

@@ -1,4 +1,4 @@
-"""Tests of mylib.nc_experiments: metrics against closed forms, losses, and the four drivers at tiny sizes."""
+"""Tests of mylib.information: metrics against closed forms, losses, and the four drivers at tiny sizes."""
 from __future__ import annotations
 
 import importlib.util
@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 
 import mylib
-from mylib import collapse, matrix_info
-from mylib import nc_experiments as E
-from mylib import training as T
+from mylib.information import collapse, matrix_info
+from mylib.information import experiments as E
+from mylib.nn import training as T
 from mylib.data import TensorData
 
 CPU = torch.device("cpu")

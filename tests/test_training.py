@@ -1,4 +1,4 @@
-"""Tests of mylib.training: models, schedules, the training loop, exact checkpoint/resume."""
+"""Tests of mylib.nn: models, schedules, the training loop, exact checkpoint/resume."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import mylib
-from mylib import training as T
+from mylib.nn import training as T
 from mylib.data import TensorData
 
 CPU = torch.device("cpu")

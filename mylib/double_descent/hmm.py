@@ -36,10 +36,10 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from . import profiles
-from ._checks import (as_tensor, check_finite_array, check_nonnegative, check_positive_int, check_seed,
+from .. import profiles
+from .._checks import (as_tensor, check_finite_array, check_nonnegative, check_positive_int, check_seed,
                       check_unit_interval, is_torch)
-from .runtime import get_device
+from ..runtime import get_device
 
 __all__ = [
     "ridgeless_risk",
@@ -1440,7 +1440,7 @@ def simulate_curve(make_task, ps: Sequence[int], n: int, reps: int, ridge: Any =
         ``p``, ``theory`` (:meth:`HeadTask.theory`), ``noise``, ``signal``, ``ridge``, and the
         :func:`summarize_risks` fields ``mean``, ``se``, ``median``, ``q10``, ``q90``.
     """
-    from .runtime import progress
+    from ..runtime import progress
 
     keys = ("p", "theory", "noise", "signal", "ridge", "mean", "se", "median", "q10", "q90")
     out: dict[str, list] = {k: [] for k in keys}

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import profiles
-from ._checks import as_tensor, check_nonnegative, check_positive_int, check_seed, is_torch, to_output
+from .. import profiles
+from .._checks import as_tensor, check_nonnegative, check_positive_int, check_seed, is_torch, to_output
 from .matrix_info import information_summary
 
 __all__ = [
@@ -598,7 +598,7 @@ def batch_information(Z1: Any, Z2: Any, batch_size: int, n_batches: int, seed: i
     """MIR and HDR of random mini-batches of paired rows ({prf:ref}`rem-nc-batch`).
 
     Draws ``n_batches`` batches of ``batch_size`` rows uniformly without replacement (numpy
-    Generator seeded with ``seed``) and evaluates :func:`mylib.matrix_info.information_summary`
+    Generator seeded with ``seed``) and evaluates :func:`mylib.information.information_summary`
     on each (e.g. ``Z1`` = features, ``Z2`` = heads of their labels).
 
     Returns

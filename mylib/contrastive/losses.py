@@ -1,7 +1,7 @@
 """Part II: contrastive continual learning with distillation (Co2L) and adaptive coefficients (CILA).
 
 This module holds the mathematics of {doc}`../book/part2_contrastive_cl`; the continual trainer,
-the encoders and the linear probe live in :mod:`mylib.contrastive_train`.
+the encoders and the linear probe live in :mod:`mylib.contrastive`.
 
 Conventions
 -----------
@@ -38,9 +38,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._checks import (as_tensor, check_finite_array, check_nonnegative, check_positive_int, check_unit_interval,
+from .._checks import (as_tensor, check_finite_array, check_nonnegative, check_positive_int, check_unit_interval,
                       is_torch, to_output)
-from .profiles import register
+from ..profiles import register
 
 __all__ = [
     "supcon_per_anchor", "asym_supcon_loss", "distillation_per_anchor", "relation_distillation_loss",

@@ -29,9 +29,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._checks import check_nonnegative, check_positive_int
-from .data import TensorData
-from .runtime import Checkpointer, TrainingInterrupted, cosine_lr, get_device, progress
+from .._checks import check_nonnegative, check_positive_int
+from ..data import TensorData
+from ..runtime import Checkpointer, TrainingInterrupted, cosine_lr, get_device, progress
 
 __all__ = [
     "MLP", "SmallCNN", "WideResNet", "ModularTransformer", "build_model", "MODELS",

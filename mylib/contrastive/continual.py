@@ -30,11 +30,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._checks import check_nonnegative, check_positive_int
-from .contrastive import (Augment, ClassBalancedBuffer, _ird_core, _supcon_core, bound_terms, cila_lambdas,
+from .._checks import check_nonnegative, check_positive_int
+from .losses import (Augment, ClassBalancedBuffer, _ird_core, _supcon_core, bound_terms, cila_lambdas,
                           continual_bound, descent_check)
-from .data import TensorData, load_cifar_tensors, load_digits_split
-from .runtime import Checkpointer, TrainingInterrupted, cosine_lr, get_device, progress, seed_everything
+from ..data import TensorData, load_cifar_tensors, load_digits_split
+from ..runtime import Checkpointer, TrainingInterrupted, cosine_lr, get_device, progress, seed_everything
 
 __all__ = [
     "MLPEncoder", "ResNet18", "ContrastiveNet", "build_model", "ContinualConfig", "ContinualResult",

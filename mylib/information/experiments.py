@@ -7,7 +7,7 @@ plain numbers (numpy arrays / floats) for the notebooks to plot and print:
   accuracy/loss, MIR and HDR between test features and the heads of their labels (mean
   over consecutive mini-batches of 64 as in Song et al. 2024, and on the whole test set),
   NC1-NC4 and the distance of MIR from its Neural-Collapse value
-  (:func:`mylib.collapse.nc_mir`, {prf:ref}`thm-nc-mir`);
+  (:func:`mylib.information.nc_mir`, {prf:ref}`thm-nc-mir`);
 * :func:`info_regularized_loss` and :func:`run_info_losses` -- cross-entropy with the
   matrix mutual information and/or the entropy difference as loss terms, over seeds;
 * :func:`run_grokking` -- modular addition with a one-layer transformer (Power et al. 2022),
@@ -33,13 +33,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import profiles
-from . import training as T
-from ._checks import as_tensor, check_nonnegative, check_positive_int, check_same_rows
+from .. import profiles
+from ..nn import training as T
+from .._checks import as_tensor, check_nonnegative, check_positive_int, check_same_rows
 from .collapse import nc_metrics, nc_mir
-from .data import TensorData, load_cifar_tensors, load_digits_split, modular_addition_split
+from ..data import TensorData, load_cifar_tensors, load_digits_split, modular_addition_split
 from .matrix_info import information_summary
-from .runtime import get_device, run_dir, seed_everything
+from ..runtime import get_device, run_dir, seed_everything
 
 __all__ = [
     "DATASETS", "Dataset", "load_dataset", "make_model", "minibatch_information", "information_hook",
@@ -180,7 +180,7 @@ def minibatch_information(Z1: Any, Z2: Any, batch_size: int = 64) -> dict[str, A
     ({prf:ref}`def-mi-mir-hdr`), and the results are averaged over batches (a batch where an
     entropy is zero is skipped). Full batches are diagonalised together, as one batched
     eigenvalue problem (fast on a GPU); the values equal
-    :func:`mylib.matrix_info.information_summary` on each batch.
+    :func:`mylib.information.information_summary` on each batch.
 
     Returns
     -------
@@ -245,11 +245,11 @@ def _nonzero_rows(Z: torch.Tensor, *others: torch.Tensor):
 def information_hook(batch_size: int = 64, whole: bool = True, theorem_C: int | None = None,
                      prefix: str = "", max_samples: int | None = None
                      ) -> Callable[[T.EpochContext], dict[str, float]]:
-    """A :func:`mylib.training.fit` hook: MIR/HDR between test features and the heads of their labels.
+    """A :func:`mylib.nn.fit` hook: MIR/HDR between test features and the heads of their labels.
 
     Records ``mir_batch``/``hdr_batch`` (:func:`minibatch_information`, the paper's way) and,
     with ``whole``, ``mir``/``hdr``/``H_features``/``H_heads`` on the whole test set
-    (:func:`mylib.matrix_info.information_summary`, float64, fast path) plus
+    (:func:`mylib.information.information_summary`, float64, fast path) plus
     ``mir_gap = |MIR - MIR_NC(C)|`` ({prf:ref}`thm-nc-mir`) when ``theorem_C`` is given.
     All-zero feature rows (possible with ReLU features) have no direction and are left out;
     their count is recorded as ``zero_rows``. With ``max_samples`` only the first so many test
@@ -280,7 +280,7 @@ def information_hook(batch_size: int = 64, whole: bool = True, theorem_C: int | 
 
 def collapse_hook(data: str = "train", transform: Callable | None = None, batch_size: int = 1024
                   ) -> Callable[[T.EpochContext], dict[str, float]]:
-    """A :func:`mylib.training.fit` hook: NC1-NC4 ({prf:ref}`def-nc-properties`) of ``data`` features.
+    """A :func:`mylib.nn.fit` hook: NC1-NC4 ({prf:ref}`def-nc-properties`) of ``data`` features.
 
     NC is a property of the training set (Papyan et al. 2020), so ``data="train"`` runs one extra
     eval-mode pass over the training set; ``"test"`` reuses the evaluated test features.
@@ -404,7 +404,7 @@ def info_regularized_loss(lam_mi: float = 0.0, lam_hdr: float = 0.0, label_smoot
     Gradients flow into both the features and the head. All-zero feature rows (a ReLU
     network can produce them) are left out of the information terms.
 
-    Returns a loss with the signature of :func:`mylib.training.fit`.
+    Returns a loss with the signature of :func:`mylib.nn.fit`.
     """
     lam_mi = check_nonnegative(lam_mi, "lam_mi")
     lam_hdr = check_nonnegative(lam_hdr, "lam_hdr")
@@ -503,7 +503,7 @@ def run_grokking(cfg: Any, seed: int = 0, device: torch.device | None = None, sh
                  ) -> dict[str, np.ndarray]:
     """Grokking on :math:`(a + b) \\bmod p` with a one-layer ReLU transformer (full-batch AdamW).
 
-    Trains :class:`mylib.training.ModularTransformer` on a ``cfg.train_fraction`` split of all
+    Trains :class:`mylib.nn.ModularTransformer` on a ``cfg.train_fraction`` split of all
     :math:`p^2` pairs (:func:`mylib.data.modular_addition_split`, split seeded by ``seed``),
     and every ``cfg.eval_every`` steps records train/test accuracy and loss, and MIR/HDR between
     the final hidden representation (residual stream at "=") and the unembedding rows of the
@@ -597,7 +597,7 @@ def interpolation_path(model: torch.nn.Module, state_a: dict, state_b: dict, alp
     At each point: test accuracy and loss, and MIR/HDR (whole test set) between the test features
     and the heads of their labels. With ``reset_bn`` the BatchNorm statistics of each
     interpolated network are recomputed on the training set
-    (:func:`mylib.training.reset_bn_stats`). ``model`` is used as scratch space.
+    (:func:`mylib.nn.reset_bn_stats`). ``model`` is used as scratch space.
     """
     device = next(model.parameters()).device
     out = {k: [] for k in ("alpha", "test_acc", "test_loss", "mir", "hdr")}

@@ -40,9 +40,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from . import profiles
-from ._checks import check_finite_array, check_nonnegative, check_positive_int, check_seed
-from .runtime import progress
+from .. import profiles
+from .._checks import check_finite_array, check_nonnegative, check_positive_int, check_seed
+from ..runtime import progress
 
 __all__ = [
     "TaskSequence", "fixed_design", "isotropic_tasks", "covariate_shift_tasks", "ridge_gap_family",

@@ -38,7 +38,7 @@ from typing import Any
 
 import torch
 
-from ._checks import as_tensor, check_same_rows, is_torch, to_output
+from .._checks import as_tensor, check_same_rows, is_torch, to_output
 
 __all__ = [
     "METHODS",
@@ -469,7 +469,7 @@ def mir(Z1: Any, Z2: Any, method: str = "auto"):
     """Mutual information ratio :math:`\\mathrm{MIR} = I(Z_1;Z_2)/\\min(H(Z_1), H(Z_2))`.
 
     Implements {prf:ref}`def-mi-mir-hdr`; under Neural Collapse it equals the closed form of
-    {prf:ref}`thm-nc-mir` (:func:`mylib.collapse.nc_mir`). :math:`0\\le\\mathrm{MIR}\\le 1`.
+    {prf:ref}`thm-nc-mir` (:func:`mylib.information.nc_mir`). :math:`0\\le\\mathrm{MIR}\\le 1`.
 
     Raises
     ------
