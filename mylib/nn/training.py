@@ -29,6 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import seeds
 from .._checks import check_nonnegative, check_positive_int
 from ..data import TensorData
 from ..runtime import Checkpointer, TrainingInterrupted, cosine_lr, get_device, progress
@@ -359,16 +360,17 @@ def lr_at(step: int, total_steps: int, config: TrainConfig) -> float:
 
 
 def epoch_permutation(n: int, epoch: int, data_seed: int) -> torch.Tensor:
-    """The data order of ``epoch``: a permutation from a generator seeded by ``(data_seed, epoch)``.
+    """The data order of ``epoch``: a permutation from the stream ``("fit-data-order", data_seed, epoch)``.
 
-    Depending only on ``(data_seed, epoch)``, it is reproduced exactly after a resume.
+    Depending only on ``(data_seed, epoch)`` (through :func:`mylib.seeds.torch_generator`), it is reproduced
+    exactly after a resume.
     """
-    g = torch.Generator().manual_seed(int(data_seed) * 1_000_003 + int(epoch))
+    g = seeds.torch_generator("fit-data-order", int(data_seed), int(epoch))
     return torch.randperm(n, generator=g)
 
 
 def _epoch_generator(epoch: int, data_seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(int(data_seed) * 1_000_003 + int(epoch) + 7_919 * 65_537)
+    return seeds.torch_generator("fit-augment", int(data_seed), int(epoch))
 
 
 # --------------------------------------------------------------------------- transforms
