@@ -21,7 +21,7 @@ def haar_orthonormal(rows: int, cols: int, rng: Any = 0) -> np.ndarray:
     QR of a standard Gaussian matrix :math:`G = QR` with the signs of :math:`\\operatorname{diag}(R)` moved into
     :math:`Q`, which makes the law exactly uniform (Haar) on the Stiefel manifold: :math:`OQ` has the law of
     :math:`Q` for every orthogonal :math:`O`, so e.g. :math:`\\mathbb{E}[Q_{ij}^2] = 1/\\text{rows}`. Take ``.T`` for
-    orthonormal rows (the random orthogonal frames of {prf:ref}`ex-nc-orthogonal`).
+    orthonormal rows (the random orthogonal frames of {ref}`ex-nc-orthogonal`).
 
     Parameters
     ----------

@@ -31,8 +31,8 @@ import torch
 __all__ = ["seed_sequence", "derive_seed", "numpy_rng", "torch_generator", "KEY_LIMIT"]
 
 
-#: Keys are single 32-bit words: a larger key would be split by :class:`~numpy.random.SeedSequence` into two
-#: words and could then equal two smaller keys (``(2**32,)`` and ``(0, 1)``).
+#: Every key is below this bound (one 32-bit word), since :class:`~numpy.random.SeedSequence` would split a larger
+#: key into two words, which could then equal two smaller keys (``(2**32,)`` and ``(0, 1)``).
 KEY_LIMIT = 2**32
 
 # Number of keys each purpose was first used with in this process. SeedSequence pads short entropy with zeros, so

@@ -1,4 +1,4 @@
-"""Part I. Matrix information and Neural Collapse ({ref}`part1-matrix-information`).
+"""Part I. Matrix information and Neural Collapse ({doc}`../book/part1_matrix_information`).
 
 :mod:`~mylib.information.matrix_info`  matrix entropy, mutual information, MIR, HDR
 :mod:`~mylib.information.collapse`     simplex ETF, Neural Collapse closed forms, NC1-NC4
