@@ -87,6 +87,12 @@ def _merge(app: Sphinx, env: Any, docnames: set[str], other: Any) -> None:
 
 
 # --------------------------------------------------------------------------- 2: theorem -> function
+def _pages_with_cited_theorems(app: Sphinx, env: Any) -> list[str]:
+    """Rewrite the pages that hold a cited theorem, so an incremental build refreshes their back-links."""
+    proofs = getattr(env, "proof_list", {})
+    return sorted({proofs[label]["docname"] for label in getattr(env, "mylib_citers", {}) if label in proofs})
+
+
 def _short(name: str) -> str:
     """``mylib.information.matrix_info.mir`` -> ``mylib.information.mir`` when the package re-exports it."""
     parts = name.split(".")
@@ -283,6 +289,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
     app.connect("doctree-resolved", _doctree_resolved)
+    app.connect("env-get-updated", _pages_with_cited_theorems)
     app.connect("missing-reference", _missing_reference)
     app.add_directive("mylib-api", MylibApi)
     app.add_directive("mylib-summary", MylibSummary)
