@@ -20,7 +20,9 @@ PARAMS    := $(if $(filter-out smoke,$(PROFILE))$(filter-out 0,$(SEED)),-p profi
 # One folder per profile and seed, so a smoke build is never reused for another profile.
 EXEC_DIR  := _build/executed/$(PROFILE)-seed$(SEED)
 EXECUTED  := $(patsubst notebooks/%.md,$(EXEC_DIR)/%.ipynb,$(NOTEBOOKS))
-LIBRARY   := $(sort $(wildcard mylib/*.py))
+# Every library file, subpackages included: a change anywhere in mylib re-executes the pages.
+LIBRARY   := $(sort $(shell find mylib -name '*.py' -not -path '*/__pycache__/*'))
+RESULTS   := $(sort $(shell find results -name '*.json' -not -name '*.numbers.json' 2>/dev/null))
 VENDOR    := _build/vendor/.stamp
 
 # One thread per numerical library: two notebooks run side by side on two cores, and CPU outputs are
@@ -39,7 +41,7 @@ export OPENBLAS_CORETYPE ?= Haswell
 # The checkout's own mylib first, whichever virtual environment runs it (a shared venv, a git worktree).
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: help venv test unit notebooks nbval book executed vendor references experiments clean repo-url
+.PHONY: help venv test unit notebooks nbval keynumbers dryrun book executed vendor references experiments clean repo-url
 
 help:
 	@echo "make book        build the HTML book (executes every notebook at smoke scale with papermill)"
@@ -58,13 +60,22 @@ $(STAMP): requirements/torch.txt requirements/book.txt pyproject.toml
 venv: $(STAMP)
 
 # --- notebooks executed by papermill (smoke profile), shared by `make test` and `make book` ------------------
-$(EXEC_DIR)/%.ipynb: notebooks/%.ipynb $(LIBRARY) $(STAMP)
+# The source is the .md (converted by jupytext), so an edited notebook is re-executed even before its reference
+# .ipynb is rewritten; so is every notebook when any library file changes. Each run leaves its summary numbers in
+# <stem>.numbers.json (MYLIB_RECORD) for the key-number test.
+$(EXEC_DIR)/%.ipynb: notebooks/%.md $(LIBRARY) $(STAMP)
 	@mkdir -p $(@D)
 	@echo "papermill $< (profile=$(PROFILE), seed=$(SEED))"
+	@rm -f $(@D)/$*.numbers.json
+	@$(BIN)/jupytext --quiet --to ipynb --output $(@D)/$*.source.ipynb $<
 	@start=$$(date +%s); \
-	$(BIN)/papermill $< $@ $(PARAMS) --cwd notebooks -k python3 \
+	MYLIB_RECORD=$(CURDIR)/$(@D)/$*.numbers.json \
+	$(BIN)/papermill $(@D)/$*.source.ipynb $@ $(PARAMS) --cwd notebooks -k python3 \
 	  --execution-timeout $(CELL_TIMEOUT) --no-progress-bar --log-level WARNING \
-	  && echo "  done $< in $$(( $$(date +%s) - start )) s"
+	  && rm -f $(@D)/$*.source.ipynb && echo "  done $< in $$(( $$(date +%s) - start )) s"
+
+# The results page is re-executed when a run record changes.
+$(EXEC_DIR)/results.ipynb: $(RESULTS)
 
 executed: $(EXECUTED)
 
@@ -79,12 +90,18 @@ nbval: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadscope --nbval-lax \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout $(CELL_TIMEOUT) notebooks/*.ipynb
 
+# The exact numbers of every notebook's summary against tests/key_numbers/<stem>.json (stated tolerances); the
+# references are the smoke profile at seed 0.
+keynumbers: $(STAMP)
+	MYLIB_KEY_NUMBERS_DIR=$(CURDIR)/_build/executed/smoke-seed0 $(BIN)/python -m pytest -q tests/test_key_numbers.py
+
 # The papermill pass runs the notebooks the way `make book` and `make experiments` do (parameter injection,
 # working directory) and leaves the executed pages for `make book`; nbval then re-executes the committed
 # references and compares their checked outputs. Both are asked for: a notebook can pass one and fail the other.
 test: $(STAMP)
 	@$(MAKE) --no-print-directory unit
-	@$(MAKE) --no-print-directory notebooks
+	@$(MAKE) --no-print-directory notebooks PROFILE=smoke SEED=0
+	@$(MAKE) --no-print-directory keynumbers
 	@$(MAKE) --no-print-directory nbval
 
 # --- book ----------------------------------------------------------------------------------------------------

@@ -57,6 +57,12 @@ PAPER_NUMBERS: list[dict[str, Any]] = [
 ]
 
 
+#: CPU kernel pins (the Makefile's): any x86-64 CPU with AVX2 computes the committed outputs bit for bit. Set for the
+#: notebooks the runner executes unless the caller's environment already sets them.
+KERNEL_PINS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2",
+               "OPENBLAS_CORETYPE": "Haswell"}
+
+
 def list_notebooks(only: Sequence[str] | None = None, root: Path | None = None) -> list[Path]:
     """The notebooks (paired ``.ipynb``) whose name starts with one of ``only`` (all when None).
 
@@ -156,7 +162,9 @@ def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequ
                     continue
             numbers_path = dest / f"{stem}.numbers.json"
             numbers_path.unlink(missing_ok=True)
-            env_before = {k: os.environ.get(k) for k in (RECORD_ENV, "MYLIB_RUNS")}
+            env_before = {k: os.environ.get(k) for k in (RECORD_ENV, "MYLIB_RUNS", *KERNEL_PINS)}
+            for k, v in KERNEL_PINS.items():
+                os.environ.setdefault(k, v)
             os.environ[RECORD_ENV] = str(numbers_path.resolve())
             os.environ["MYLIB_RUNS"] = str((dest / "runs").resolve())
             start, started = time.perf_counter(), time.strftime("%Y-%m-%dT%H:%M:%S%z")
