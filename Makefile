@@ -133,11 +133,23 @@ references: $(STAMP)
 	@echo "Review the changed reference outputs with: git diff --stat notebooks/ && git diff notebooks/"
 
 # --- experiments at any profile, resumable, with run records (results/<profile>/) -------------------------------
-ONLY  ?=
-SEEDS ?= $(SEED)
+# TIMEOUT= per-cell limit in seconds (default by profile: 600 smoke, 72 h full); RERUN=1 trains again from scratch;
+# DRYRUN=1 runs the profile's configuration on the CPU with trainings capped at a few steps (results/<profile>-dryrun).
+# A full run uses every core for its CPU side (data, evaluation): the one-thread pins above are lifted.
+ONLY    ?=
+SEEDS   ?= $(SEED)
+TIMEOUT ?=
+DRYRUN  ?=
+RERUN   ?=
+THREADS := $(if $(and $(filter full,$(PROFILE)),$(if $(DRYRUN),,1)),env -u OMP_NUM_THREADS -u MKL_NUM_THREADS -u OPENBLAS_NUM_THREADS)
 experiments: $(STAMP)
-	MYLIB_PROGRESS=1 $(BIN)/python -m mylib.experiments --profile $(PROFILE) --seeds $(SEEDS) \
-	  $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force)
+	MYLIB_PROGRESS=1 $(THREADS) $(BIN)/python -m mylib.experiments --profile $(PROFILE) --seeds $(SEEDS) \
+	  $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force) $(if $(RERUN),--rerun) \
+	  $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(DRYRUN),--dry-run)
+
+# The dry run of the full profile (part of `make test`): every notebook on the CPU with the full configuration.
+dryrun: $(STAMP)
+	$(BIN)/python -m mylib.experiments --profile full --dry-run --rerun $(if $(ONLY),--only $(ONLY))
 
 repo-url: $(STAMP)
 	@test -n "$(URL)" || { echo "usage: make repo-url URL=https://github.com/OWNER/REPO"; exit 2; }
