@@ -125,20 +125,19 @@ def _git_commit() -> str | None:
 @contextlib.contextmanager
 def _environ(values: dict[str, str | None]):
     """Set (or, for None, remove) environment variables for the block, restoring them afterwards."""
+    def assign(pairs):
+        for k, v in pairs.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
     before = {k: os.environ.get(k) for k in values}
     try:
-        for k, v in values.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        assign(values)
         yield
     finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        assign(before)
 
 
 def _error_text(exc: BaseException, limit: int = 2000) -> str:
