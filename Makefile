@@ -152,8 +152,8 @@ dryrun: $(STAMP)
 	$(BIN)/python -m mylib.experiments --profile full --dry-run --rerun $(if $(ONLY),--only $(ONLY))
 
 repo-url: $(STAMP)
-	@test -n "$(URL)" || { echo "usage: make repo-url URL=https://github.com/OWNER/REPO"; exit 2; }
-	$(BIN)/python tools/set_repo_url.py "$(URL)"
+	@test -n "$(URL)" || { echo "usage: make repo-url URL=https://github.com/OWNER/REPO [REF=tag-or-commit]"; exit 2; }
+	$(BIN)/python tools/set_repo_url.py "$(URL)" $(REF)
 
 clean:
 	rm -rf _build
