@@ -37,7 +37,7 @@ from .profiles import check_profile
 from .records import RECORD_ENV, read_json, summary, write_json_atomic
 
 __all__ = ["summary", "run_experiments", "list_notebooks", "load_records", "results_tables", "PAPER_NUMBERS",
-           "main", "code_version_for", "DEFAULT_TIMEOUT_S"]
+           "main", "code_version_for", "DEFAULT_TIMEOUT_S", "html_table"]
 
 #: Per-cell time limit of the runner's notebooks by profile (seconds); ``--timeout``/``TIMEOUT=`` override it. The
 #: full profile's slowest cell (part1_info_losses: every method, seed and dataset in one loop) runs for many hours.
@@ -317,14 +317,15 @@ def load_records(folder: str | os.PathLike) -> list[dict]:
     return sorted(recs, key=lambda r: (r["notebook"], r["seed"]))
 
 
-def _mean_std(values: list[float]) -> str:
+def _mean_sd(values: list[float]) -> str:
+    """``"m ± sd"`` (sample sd) of the values, ``"m"`` for one value, ``"not run yet"`` for none."""
     if not values:
         return "not run yet"
     m = sum(values) / len(values)
     if len(values) == 1:
-        return f"{m:.2f} (1 seed)"
+        return f"{m:.2f}"
     sd = (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-    return f"{m:.2f} ± {sd:.2f} ({len(values)} seeds)"
+    return f"{m:.2f} ± {sd:.2f}"
 
 
 def results_tables(results_root: str | os.PathLike = "results"):
@@ -333,35 +334,48 @@ def results_tables(results_root: str | os.PathLike = "results"):
     Returns
     -------
     comparison : pandas.DataFrame
-        One row per entry of :data:`PAPER_NUMBERS`: the paper's value, ours at the full profile (mean ± std over
-        recorded seeds) or "not run yet", and ours at the smoke profile where the notebook reports that key.
+        One row per entry of :data:`PAPER_NUMBERS`: the paper's value and source, ours at the full profile as
+        mean ± sd over the recorded seeds (or "not run yet"), the number of seeds, the devices of those runs and
+        their measured hours (sum of the notebooks' wall times), and ours at the smoke profile where the notebook
+        reports that key.
     runs : pandas.DataFrame
-        One row per run record: notebook, profile, seed, status, device, wall time, number of key numbers.
+        One row per run record: notebook, profile, seed, status, device, wall time in hours, number of key numbers.
     """
     import pandas as pd
 
     root = Path(results_root)
     recs = {prof: load_records(root / prof) if (root / prof).exists() else [] for prof in ("full", "smoke")}
 
-    def values(profile, notebook, key):
-        out = []
-        for r in recs[profile]:
-            v = r["numbers"].get(key) if r["notebook"] == notebook and r["status"] == "ok" else None
-            if isinstance(v, (int, float)):
-                out.append(float(v))
-        return out
+    def runs_with(profile, notebook, key):
+        return [r for r in recs[profile] if r["notebook"] == notebook and r["status"] == "ok"
+                and isinstance(r["numbers"].get(key), (int, float)) and not isinstance(r["numbers"][key], bool)]
 
-    comparison = pd.DataFrame([{
-        "part": e["part"], "quantity": e["quantity"], "paper": e["paper"], "source": e["source"],
-        "ours (full)": _mean_std(values("full", e["notebook"], e["key"])),
-        "ours (smoke)": _mean_std(values("smoke", e["notebook"], e["key"])),
-    } for e in PAPER_NUMBERS])
+    rows = []
+    for e in PAPER_NUMBERS:
+        full = runs_with("full", e["notebook"], e["key"])
+        smoke = runs_with("smoke", e["notebook"], e["key"])
+        rows.append({
+            "part": e["part"], "quantity": e["quantity"], "paper": e["paper"], "source": e["source"],
+            "ours (full)": _mean_sd([float(r["numbers"][e["key"]]) for r in full]), "seeds": len(full),
+            "device": ", ".join(sorted({r["device"] for r in full})) or "-",
+            "hours": round(sum(r["wall_time_s"] for r in full) / 3600, 2) if full else None,
+            "ours (smoke)": _mean_sd([float(r["numbers"][e["key"]]) for r in smoke]),
+        })
+    comparison = pd.DataFrame(rows)
     runs = pd.DataFrame([{
         "notebook": r["notebook"], "profile": r["profile"], "seed": r["seed"], "status": r["status"],
-        "device": r["device"], "wall time (s)": r["wall_time_s"], "key numbers": len(r["numbers"]),
+        "device": r["device"], "hours": round(r["wall_time_s"] / 3600, 3), "key numbers": len(r["numbers"]),
     } for prof in ("full", "smoke") for r in recs[prof]],
-        columns=["notebook", "profile", "seed", "status", "device", "wall time (s)", "key numbers"])
+        columns=["notebook", "profile", "seed", "status", "device", "hours", "key numbers"])
     return comparison, runs
+
+
+def html_table(frame) -> "Any":
+    """A DataFrame as an HTML table for a page (deterministic markup: no random ids), missing values as "-"."""
+    from IPython.display import HTML
+
+    return HTML(frame.to_html(index=False, na_rep="-", border=0, classes="dataframe results-table",
+                              float_format=lambda v: f"{v:g}"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -95,13 +95,16 @@ def test_results_tables_from_records(tmp_path):
     for seed, acc in ((0, 95.0), (1, 96.0)):
         (folder / f"{entry['notebook']}-seed{seed}.json").write_text(json.dumps({
             "notebook": entry["notebook"], "profile": "full", "seed": seed, "status": "ok", "device": "cuda: X",
-            "wall_time_s": 1.0, "numbers": {entry["key"]: acc}}))
+            "wall_time_s": 1800.0 * (seed + 1), "numbers": {entry["key"]: acc}}))
     comparison, runs = experiments.results_tables(tmp_path)
     row = comparison.iloc[0]
     assert row["paper"] == entry["paper"]
-    assert row["ours (full)"] == "95.50 ± 0.71 (2 seeds)"
-    assert row["ours (smoke)"] == "not run yet"
+    assert (row["ours (full)"], row["seeds"], row["device"], row["hours"]) == ("95.50 ± 0.71", 2, "cuda: X", 1.5)
+    assert row["ours (smoke)"] == "not run yet" and comparison.iloc[1]["seeds"] == 0
     assert len(runs) == 2 and set(runs["status"]) == {"ok"}
+    html = experiments.html_table(comparison).data
+    assert html.startswith("<table") and "<th>ours (full)</th>" in html and "95.50 ± 0.71" in html
+    assert html == experiments.html_table(comparison).data  # deterministic markup (nbval compares it)
 
 
 def test_record_carries_code_version_and_changed_code_runs_again(toy_notebooks, tmp_path, capsys):
