@@ -122,6 +122,7 @@ book: $(STAMP) $(VENDOR)
 	cp -r book _config.yml _toc.yml _build/src/
 	cp $(EXECUTED) _build/src/notebooks/
 	cp -r _build/vendor _build/src/_extra/vendor
+	$(BIN)/python benchmarks/bench_training.py --flops --markdown > _build/src/book/cost_table.md
 	rm -rf _build/html
 	$(BIN)/jupyter-book build _build/src --path-output . -n -W --keep-going
 	@echo "The book is in _build/html/index.html"
