@@ -89,3 +89,13 @@ def test_papermill_records_numbers_for_the_comparison(tmp_path, monkeypatch):
     target.write_text('{"acc": 0.5, "ok"')  # truncated
     with pytest.raises(ValueError, match="nb.numbers.json"):
         records.read_json(target)
+
+
+def test_summary_rejects_what_is_not_a_mapping_of_names():
+    for bad in ("text", [("a", 1)], 3):
+        with pytest.raises(TypeError, match="numbers must be a mapping"):
+            records.summary(bad)
+    with pytest.raises(ValueError, match="non-empty strings"):
+        records.summary({"": 1})
+    with pytest.raises(ValueError, match="at least one"):
+        records.summary({})
