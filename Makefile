@@ -48,6 +48,7 @@ help:
 	@echo "make test        unit tests + papermill smoke execution + nbval against committed references"
 	@echo "make references  re-execute notebooks and rewrite the committed .ipynb references (NB=one.md)"
 	@echo "make experiments PROFILE=full [ONLY=part1]   run notebooks into results/<profile>/ (resumable)"
+	@echo "make experiments PROFILE=full DRYRUN=1       the full configuration on the CPU, capped (results/full-dryrun/)"
 
 # --- environment -------------------------------------------------------------------------------------------
 $(STAMP): requirements/torch.txt requirements/book.txt pyproject.toml
@@ -103,6 +104,7 @@ test: $(STAMP)
 	@$(MAKE) --no-print-directory notebooks PROFILE=smoke SEED=0
 	@$(MAKE) --no-print-directory keynumbers
 	@$(MAKE) --no-print-directory nbval
+	@$(MAKE) --no-print-directory dryrun
 
 # --- book ----------------------------------------------------------------------------------------------------
 $(VENDOR): tools/vendor/package.json tools/vendor/package-lock.json
@@ -148,9 +150,12 @@ experiments: $(STAMP)
 	  $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force) $(if $(RERUN),--rerun) \
 	  $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(DRYRUN),--dry-run)
 
-# The dry run of the full profile (part of `make test`): every notebook on the CPU with the full configuration.
+# The dry run of the full profile (part of `make test`): every notebook, one at a time on $(JOBS) threads, with the
+# full configuration (trainings capped at a few steps), then a check of every record in results/full-dryrun/.
 dryrun: $(STAMP)
-	$(BIN)/python -m mylib.experiments --profile full --dry-run --rerun $(if $(ONLY),--only $(ONLY))
+	-OMP_NUM_THREADS=$(JOBS) MKL_NUM_THREADS=$(JOBS) $(BIN)/python -m mylib.experiments --profile full --dry-run \
+	  --rerun --timeout $(CELL_TIMEOUT) $(if $(ONLY),--only $(ONLY))
+	MYLIB_DRYRUN_DIR=$(CURDIR)/results/full-dryrun $(BIN)/python -m pytest -q tests/test_dryrun.py
 
 repo-url: $(STAMP)
 	@test -n "$(URL)" || { echo "usage: make repo-url URL=https://github.com/OWNER/REPO [REF=tag-or-commit]"; exit 2; }

@@ -231,10 +231,10 @@ def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequ
         from .data import write_fake_cifar
 
         data = dest / "data"
-        for name, n_train in (("cifar10", 2000), ("cifar100", 2000)):
+        for name, n_train, n_test in (("cifar10", 250, 100), ("cifar100", 200, 100)):  # every class present
             folder = data / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python")
             if not folder.exists():
-                write_fake_cifar(data, name, n_train=n_train, n_test=500)
+                write_fake_cifar(data, name, n_train=n_train, n_test=n_test)
         env.update({DRYRUN_ENV: "1", ALLOW_CPU_ENV: "1", "MYLIB_DATA": str(data.resolve())})
     elif force:
         env[ALLOW_CPU_ENV] = "1"

@@ -435,8 +435,7 @@ def collect_outputs(model: nn.Module, data: TensorData, batch_size: int = 1024,
     was_training = model.training
     model.eval()
     feats, logits = [], []
-    batch_size = dry_run_cap(batch_size, 16)  # a dry run evaluates 2 batches of at most 16 samples
-    for i in range(0, dry_run_cap(len(data), 2 * batch_size), batch_size):
+    for i in range(0, len(data), batch_size):
         x = data.x[i:i + batch_size].to(device, non_blocking=True)
         if transform is not None:
             x = transform(x, None)
@@ -456,7 +455,7 @@ def evaluate(model: nn.Module, data: TensorData, batch_size: int = 1024, transfo
     """Mean cross-entropy ``loss`` and accuracy ``acc`` of ``model`` on ``data`` (eval mode)."""
     device = device or next(model.parameters()).device
     _, logits = collect_outputs(model, data, batch_size, transform, device)
-    y = data.y[:len(logits)].to(device)
+    y = data.y.to(device)
     return {"loss": float(F.cross_entropy(logits, y)), "acc": _accuracy(logits, y)}
 
 
@@ -493,6 +492,10 @@ def _check_data(data: TensorData, name: str) -> None:
 
 
 # --------------------------------------------------------------------------- training loop
+#: Samples a dry run (:func:`mylib.runtime.is_dry_run`) evaluates per set; its trainings run 2 epochs of 1 step of 4 samples.
+DRY_RUN_EVAL = 8
+
+
 def fit(model: nn.Module, train: TensorData, test: TensorData | None = None,
         config: TrainConfig | None = None, *, loss_fn: Callable | None = None,
         hooks: Iterable[Callable[[EpochContext], dict[str, Any] | None]] = (),
@@ -547,12 +550,15 @@ def fit(model: nn.Module, train: TensorData, test: TensorData | None = None,
     bs = n if config.batch_size is None else min(config.batch_size, n)
     steps_per_epoch = math.ceil(n / bs)
     total_steps = steps_per_epoch * config.epochs
-    # a dry run (runtime.is_dry_run) keeps the configuration and schedule, and runs 2 epochs of 2 steps of 8 samples
-    epochs, run_steps, bs = dry_run_cap(config.epochs), dry_run_cap(steps_per_epoch), dry_run_cap(bs, 8)
+    # a dry run (runtime.is_dry_run) keeps the configuration and schedule, and runs 2 epochs of 1 step of 4 samples
+    epochs, run_steps, bs = dry_run_cap(config.epochs), dry_run_cap(steps_per_epoch, 1), dry_run_cap(bs, 4)
     # data resident on the device (the experiments' datasets fit; CIFAR is kept as uint8)
     train = train.to(device)
     xtr, ytr = train.x, train.y
     test = test.to(device) if test is not None else None
+    if dry_run_cap(n, DRY_RUN_EVAL) < n:  # a dry run evaluates (and hooks see) the first few samples only
+        train = TensorData(xtr[:DRY_RUN_EVAL], ytr[:DRY_RUN_EVAL])
+        test = test if test is None else TensorData(test.x[:DRY_RUN_EVAL], test.y[:DRY_RUN_EVAL])
 
     ck = Checkpointer(checkpoint_dir, every=config.checkpoint_every)
     history: list[dict[str, Any]] = []
@@ -573,13 +579,13 @@ def fit(model: nn.Module, train: TensorData, test: TensorData | None = None,
         if config.eval_train or train_loss is None:
             train_feats, lg = collect_outputs(model, train, config.eval_batch_size, eval_transform, device, amp,
                                               use_cl)
-            rec["train_loss"] = float(F.cross_entropy(lg, ytr[:len(lg)]))
-            rec["train_acc"] = _accuracy(lg, ytr[:len(lg)])
+            rec["train_loss"] = float(F.cross_entropy(lg, train.y))
+            rec["train_acc"] = _accuracy(lg, train.y)
         feats = logits_te = yte = None
         if test is not None:
             feats, logits_te = collect_outputs(model, test, config.eval_batch_size, eval_transform,
                                                device, amp, use_cl)
-            yte = test.y[:len(logits_te)]
+            yte = test.y
             rec["test_loss"] = float(F.cross_entropy(logits_te, yte))
             rec["test_acc"] = _accuracy(logits_te, yte)
         ctx = EpochContext(model, epoch, train, test, feats, logits_te, yte, rec, train_feats)
