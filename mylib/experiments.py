@@ -231,7 +231,7 @@ def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequ
         from .data import write_fake_cifar
 
         data = dest / "data"
-        for name, n_train, n_test in (("cifar10", 250, 100), ("cifar100", 200, 100)):  # every class present
+        for name, n_train, n_test in (("cifar10", 100, 20), ("cifar100", 100, 100)):  # every class present
             folder = data / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python")
             if not folder.exists():
                 write_fake_cifar(data, name, n_train=n_train, n_test=n_test)

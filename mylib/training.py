@@ -704,8 +704,9 @@ def reset_bn_stats(model: nn.Module, data: TensorData, batch_size: int = 256,
         m.reset_running_stats()
         m.momentum = None
     model.train()
-    for i in range(0, len(data), batch_size):
-        x = data.x[i:i + batch_size].to(device)
+    n = dry_run_cap(len(data), DRY_RUN_EVAL)  # a dry run estimates the statistics on a few samples
+    for i in range(0, n, batch_size):
+        x = data.x[i:min(i + batch_size, n)].to(device)
         model.features(transform(x, None) if transform is not None else x)
     for m, mom in zip(bns, moms):
         m.momentum = mom
