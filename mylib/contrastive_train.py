@@ -410,7 +410,7 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
     y_dev = y_all.to(device)
     amp = config.amp and device.type == "cuda"
 
-    probe = probe_indices(y_all.numpy(), config.probe_per_class, seed=config.seed)
+    probe = probe_indices(y_all.numpy(), dry_run_cap(config.probe_per_class), seed=config.seed)  # dry run: 2
     task_of_class = {c: t for t, cls in enumerate(config.tasks) for c in cls}
     probe = probe[np.isin(y_all.numpy()[probe], list(task_of_class))]
     probe_tasks = np.array([task_of_class[int(c)] for c in y_all.numpy()[probe]])
