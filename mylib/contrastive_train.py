@@ -469,7 +469,7 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
             for p in teacher.parameters():
                 p.requires_grad_(False)
         g_eval = torch.Generator().manual_seed(config.seed * 7 + t)
-        eval_sel = pool[torch.randperm(pool.numel(), generator=g_eval)[:config.pool_eval_size]]
+        eval_sel = pool[torch.randperm(pool.numel(), generator=g_eval)[:dry_run_cap(config.pool_eval_size, 8)]]
         if t > 0 and (start_embed is None or start_epoch == 0):
             start_embed = _embed(teacher, train.x[eval_sel], augment, device, amp=amp).cpu()
         epochs = dry_run_cap(config.task_epochs(t))  # a dry run: 2 epochs of 1 step of 4 samples per task

@@ -173,7 +173,7 @@ def _extract_figures(nb, prefix: str, folder: Path) -> list[str]:
 def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequence[int] = (0,),
                     out: str | os.PathLike = "results", force: bool = False, rerun: bool = False,
                     notebooks_dir: str | os.PathLike | None = None, timeout: int | None = None,
-                    dry_run: bool = False) -> list[dict]:
+                    dry_run: bool = False, exclude: Sequence[str] = ()) -> list[dict]:
     """Execute notebooks at ``profile`` for each seed, skipping runs that already have a record of the same code.
 
     Parameters
@@ -190,6 +190,8 @@ def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequ
         Execute again even where a record exists, deleting the run's checkpoints first (trains from scratch).
     timeout : int, optional
         Per-cell limit in seconds (default :data:`DEFAULT_TIMEOUT_S` of the profile).
+    exclude : sequence of str
+        Notebook names (stems) not to run.
     dry_run : bool
         The profile's configuration with every training capped at a few steps and every evaluation at a few
         batches, CIFAR replaced by generated files of the same format; allowed without CUDA; records say
@@ -223,7 +225,8 @@ def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequ
                          "does not have (torch.cuda.is_available() is False). Use --profile smoke here, run on "
                          "Colab/a GPU machine, pass --dry-run to check the full configuration in minutes on the "
                          "CPU, or pass --force to run it on the CPU anyway (hours to days).")
-    books = list_notebooks(only, Path(notebooks_dir) if notebooks_dir else None)
+    books = [b for b in list_notebooks(only, Path(notebooks_dir) if notebooks_dir else None)
+             if b.stem not in set(exclude)]
     dest = Path(out) / (f"{profile}-dryrun" if dry_run else profile)
     dest.mkdir(parents=True, exist_ok=True)
     env = {k: os.environ.get(k) or v for k, v in KERNEL_PINS.items()}
@@ -392,10 +395,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true",
                         help="the profile's configuration on any device, trainings capped at a few steps and "
                              "evaluations at a few batches, CIFAR generated locally; into <out>/<profile>-dryrun")
+    parser.add_argument("--exclude", nargs="*", default=[], help="notebook names not to run")
     args = parser.parse_args(argv)
     try:
         recs = run_experiments(args.profile, args.only, args.seeds, args.out, args.force, args.rerun,
-                               timeout=args.timeout, dry_run=args.dry_run)
+                               timeout=args.timeout, dry_run=args.dry_run, exclude=args.exclude)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
