@@ -162,3 +162,7 @@ def test_failed_notebook_error_keeps_its_cause():
     long = RuntimeError("papermill header\n" + "x" * 5000 + "\nValueError: the real cause")
     text = experiments._error_text(long)
     assert len(text) <= 2000 and text.startswith("RuntimeError: papermill header") and "the real cause" in text
+
+
+def test_exclude_skips_named_notebooks(toy_notebooks, tmp_path):
+    assert experiments.run_experiments("smoke", notebooks_dir=toy_notebooks, out=tmp_path, exclude=["toy_run"]) == []
