@@ -2,6 +2,8 @@
 
     python benchmarks/bench_training.py            # on a GPU: fp32 vs bf16 vs bf16+channels_last (+compile)
     python benchmarks/bench_training.py --quick    # tiny batches, a couple of steps: checks the script runs (CPU)
+    python benchmarks/bench_training.py --flops    # no timing: training FLOPs and H100-hours of each full notebook
+    python benchmarks/bench_training.py --flops --markdown   # the same as the table on the running page
 
 For every model it times optimisation steps on random data of the paper's input shape (data resident on the
 device, as the full-profile loaders keep it), prints images/s (or sequences/s) for each setting, and multiplies the
@@ -102,7 +104,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny batches and few steps (CPU check)")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--flops", action="store_true", help="count FLOPs, estimate H100-hours, time nothing")
+    parser.add_argument("--markdown", action="store_true", help="with --flops: a markdown table")
     args = parser.parse_args()
+    if args.flops:
+        print_cost_table(args.markdown)
+        return
     device = mylib.get_device()
     batch, steps = (8, 2) if args.quick else (args.batch, args.steps)
     settings = [("fp32", False, False, False)]
@@ -134,6 +141,56 @@ def main() -> None:
         total += seconds
         print(f"  {notebook:26s} {seconds / 3600:8.2f} h")
     print(f"  {'all of the above':26s} {total / 3600:8.2f} h")
+
+
+#: Dense bf16 peak of one H100 SXM (FLOP/s) and the utilisation the estimate assumes.
+H100_BF16_PEAK = 989.4e12
+UTILISATION = 0.40
+
+
+def forward_flops(model_name: str) -> float:
+    """FLOPs of one forward pass of one sample (one image, or one 3-token sequence), counted by torch's
+    FlopCounterMode on the CPU (a multiply-add counts 2)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    build, shape, classes = MODELS[model_name]
+    model = build().eval()
+    x = torch.randint(0, classes, (1, 3)) if shape is None else torch.zeros(1, *shape)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(x)
+    return float(counter.get_total_flops())
+
+
+def cost_table() -> list[dict]:
+    """Per full notebook: training samples per model, training FLOPs (3 x forward: forward + backward) and the
+    H100-hours at :data:`UTILISATION` of :data:`H100_BF16_PEAK`."""
+    per_sample = {m: forward_flops(m) for m in MODELS}
+    rows = []
+    for notebook, work in full_profile_work().items():
+        flops = sum(3 * per_sample[m] * samples for m, samples in work)
+        rows.append({"notebook": notebook, "models": ", ".join(sorted({m for m, _ in work})),
+                     "samples": sum(samples for _, samples in work), "flops": flops,
+                     "h100_hours": flops / (UTILISATION * H100_BF16_PEAK) / 3600})
+    return rows
+
+
+def print_cost_table(markdown: bool) -> None:
+    rows = cost_table()
+    total = sum(r["h100_hours"] for r in rows), sum(r["flops"] for r in rows)
+    if markdown:
+        print(f"| notebook (full profile) | models | training samples | training FLOPs | H100-hours at "
+              f"{UTILISATION:.0%} of bf16 peak |")
+        print("|---|---|---:|---:|---:|")
+        for r in rows:
+            print(f"| {r['notebook']} | {r['models']} | {r['samples']:.3g} | {r['flops']:.3g} | {r['h100_hours']:.2f} |")
+        print(f"| **all** | | | {total[1]:.3g} | **{total[0]:.2f}** |")
+        return
+    print(f"training FLOPs (3 x forward) and H100-hours at {UTILISATION:.0%} of {H100_BF16_PEAK / 1e12:.0f} "
+          "TFLOP/s (bf16 dense)")
+    for r in rows:
+        print(f"  {r['notebook']:26s} {r['flops']:10.3g} FLOPs {r['h100_hours']:8.2f} h  ({r['models']})")
+    print(f"  {'all of the above':26s} {total[1]:10.3g} FLOPs {total[0]:8.2f} h")
 
 
 if __name__ == "__main__":

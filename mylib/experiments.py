@@ -5,31 +5,43 @@ executes the chosen notebooks with papermill into ``results/<profile>/``:
 
 - ``<name>-seed<k>.ipynb``: the executed notebook;
 - ``figures/<name>-seed<k>-<i>.png``: every figure it drew;
-- ``<name>-seed<k>.json``: the run record (profile, seed, device, library and torch versions, wall time, and the
-  key numbers the notebook reported through :func:`summary`).
+- ``<name>-seed<k>.json``: the run record (profile, seed, device, code version, library and torch versions, wall
+  time, and the key numbers the notebook reported through :func:`summary`).
 
-A run whose record exists is skipped. Trainings inside a notebook checkpoint under ``results/<profile>/runs``
-(through :func:`mylib.runtime.run_dir`), so after a kill or a Colab disconnect the same command resumes the
-interrupted notebook where its training stopped and ends with the same numbers. The full profile is refused on a
-machine without CUDA unless ``--force`` is given.
+A run whose record exists and was made by the same code (library and notebook, see :func:`code_version_for`) is
+skipped; changed code runs again, and ``--rerun`` runs again from scratch. Trainings inside a notebook checkpoint
+under ``results/<profile>/runs/<name>-seed<k>/`` (through :func:`mylib.runtime.run_dir`, in folders named by the
+code version), so after a kill or a Colab disconnect the same command resumes the interrupted notebook where its
+training stopped and ends with the same numbers. The full profile is refused on a machine without CUDA unless
+``--force`` is given. ``--dry-run`` runs every notebook with the full profile's configuration on the CPU, each
+training capped at a few steps and each evaluation at a few batches (:func:`mylib.runtime.dry_run_cap`), CIFAR
+replaced by locally written files of the same format (:func:`mylib.data.write_fake_cifar`), into
+``results/<profile>-dryrun/``.
 """
 from __future__ import annotations
 
 import argparse
 import base64
-import json
+import contextlib
+import hashlib
 import os
 import platform
+import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
 from .profiles import check_profile
-from .records import RECORD_ENV, summary
+from .records import RECORD_ENV, read_json, summary, write_json_atomic
 
 __all__ = ["summary", "run_experiments", "list_notebooks", "load_records", "results_tables", "PAPER_NUMBERS",
-           "main"]
+           "main", "code_version_for", "DEFAULT_TIMEOUT_S", "html_table"]
+
+#: Per-cell time limit of the runner's notebooks by profile (seconds); ``--timeout``/``TIMEOUT=`` override it. The
+#: full profile's slowest cell (part1_info_losses: every method, seed and dataset in one loop) runs for many hours.
+DEFAULT_TIMEOUT_S = {"smoke": 600, "full": 72 * 3600}
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,6 +69,12 @@ PAPER_NUMBERS: list[dict[str, Any]] = [
 ]
 
 
+#: CPU kernel pins (the Makefile's): any x86-64 CPU with AVX2 computes the committed outputs bit for bit. Set for the
+#: notebooks the runner executes unless the caller's environment already sets them.
+KERNEL_PINS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2",
+               "OPENBLAS_CORETYPE": "Haswell"}
+
+
 def list_notebooks(only: Sequence[str] | None = None, root: Path | None = None) -> list[Path]:
     """The notebooks (paired ``.ipynb``) whose name starts with one of ``only`` (all when None).
 
@@ -76,6 +94,59 @@ def list_notebooks(only: Sequence[str] | None = None, root: Path | None = None) 
             raise ValueError(f"--only {prefix!r} matches no notebook; names: {', '.join(p.stem for p in books)}")
         chosen += [p for p in match if p not in chosen]
     return chosen
+
+
+def code_version_for(notebook: str | os.PathLike) -> str:
+    """The code a run of ``notebook`` executes: the library's source hash and the hash of the notebook's ``.md``
+    (or ``.ipynb`` cells' sources when there is no ``.md``), ``"<library>-<notebook>"``.
+
+    Records carry it (a record of other code is not reused), and the runner passes it to the notebook as
+    ``$MYLIB_CODE_VERSION`` so checkpoint folders carry it too (a checkpoint of other code is never resumed).
+    """
+    import nbformat
+
+    from .runtime import library_hash
+
+    nb = Path(notebook)
+    md = nb.with_suffix(".md")
+    if md.exists():
+        text = md.read_bytes()
+    else:
+        text = "\n".join(c.source for c in nbformat.read(nb, as_version=4).cells).encode()
+    return f"{library_hash()[:10]}-{hashlib.sha1(text).hexdigest()[:6]}"
+
+
+def _git_commit() -> str | None:
+    from .runtime import _git_commit as commit
+
+    return commit(ROOT)
+
+
+@contextlib.contextmanager
+def _environ(values: dict[str, str | None]):
+    """Set (or, for None, remove) environment variables for the block, restoring them afterwards."""
+    def assign(pairs):
+        for k, v in pairs.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    before = {k: os.environ.get(k) for k in values}
+    try:
+        assign(values)
+        yield
+    finally:
+        assign(before)
+
+
+def _error_text(exc: BaseException, limit: int = 2000) -> str:
+    """The error of a failed notebook: its first line and its end (where papermill puts the cause)."""
+    text = f"{type(exc).__name__}: {exc}"
+    if len(text) <= limit:
+        return text
+    head = text.splitlines()[0][:200]
+    return f"{head}\n[...]\n{text[-(limit - len(head) - 8):]}"
 
 
 def _device_description() -> str:
@@ -101,8 +172,9 @@ def _extract_figures(nb, prefix: str, folder: Path) -> list[str]:
 
 def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequence[int] = (0,),
                     out: str | os.PathLike = "results", force: bool = False, rerun: bool = False,
-                    notebooks_dir: str | os.PathLike | None = None, timeout: int = 4 * 3600) -> list[dict]:
-    """Execute notebooks at ``profile`` for each seed, skipping runs that already have a record.
+                    notebooks_dir: str | os.PathLike | None = None, timeout: int | None = None,
+                    dry_run: bool = False, exclude: Sequence[str] = ()) -> list[dict]:
+    """Execute notebooks at ``profile`` for each seed, skipping runs that already have a record of the same code.
 
     Parameters
     ----------
@@ -111,84 +183,121 @@ def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequ
         Notebook name prefixes, e.g. ``["part1"]`` or ``["part3_paper"]``.
     seeds : sequence of int
     out : path
-        Results folder; runs land in ``out/<profile>/``.
+        Results folder; runs land in ``out/<profile>/`` (``out/<profile>-dryrun/`` for a dry run).
     force : bool
         Allow the full profile without CUDA.
     rerun : bool
-        Execute again even where a record exists.
+        Execute again even where a record exists, deleting the run's checkpoints first (trains from scratch).
+    timeout : int, optional
+        Per-cell limit in seconds (default :data:`DEFAULT_TIMEOUT_S` of the profile).
+    exclude : sequence of str
+        Notebook names (stems) not to run.
+    dry_run : bool
+        The profile's configuration with every training capped at a few steps and every evaluation at a few
+        batches, CIFAR replaced by generated files of the same format; allowed without CUDA; records say
+        ``dry_run: true``.
 
     Returns
     -------
     list of dict
-        The run records (new and skipped).
+        The run records (new and skipped). A failed notebook (or a corrupt old record, reported with its file
+        name) does not stop the others.
 
     Raises
     ------
     ValueError
-        For an unknown profile, an unmatched ``only`` filter, or the full profile without CUDA (unless ``force``).
+        For an unknown profile, an unmatched ``only`` filter, a bad timeout, or the full profile without CUDA
+        (unless ``force`` or ``dry_run``).
     """
     import nbformat
     import papermill
     import torch
 
     from . import __version__
+    from .runtime import ALLOW_CPU_ENV, CODE_VERSION_ENV, DRYRUN_ENV, progress
 
     check_profile(profile)
-    if profile == "full" and not torch.cuda.is_available() and not force:
+    timeout = DEFAULT_TIMEOUT_S[profile] if timeout is None else timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if profile == "full" and not torch.cuda.is_available() and not (force or dry_run):
         raise ValueError("the full profile runs the papers' experiments and needs a CUDA GPU, which this machine "
                          "does not have (torch.cuda.is_available() is False). Use --profile smoke here, run on "
-                         "Colab/a GPU machine, or pass --force to run it on the CPU anyway (hours to days).")
-    books = list_notebooks(only, Path(notebooks_dir) if notebooks_dir else None)
-    dest = Path(out) / profile
+                         "Colab/a GPU machine, pass --dry-run to check the full configuration in minutes on the "
+                         "CPU, or pass --force to run it on the CPU anyway (hours to days).")
+    books = [b for b in list_notebooks(only, Path(notebooks_dir) if notebooks_dir else None)
+             if b.stem not in set(exclude)]
+    dest = Path(out) / (f"{profile}-dryrun" if dry_run else profile)
     dest.mkdir(parents=True, exist_ok=True)
-    records = []
-    from .runtime import progress
+    env = {k: os.environ.get(k) or v for k, v in KERNEL_PINS.items()}
+    if dry_run:
+        from .data import write_fake_cifar
 
-    for nb_path in progress(books, desc=f"notebooks ({profile})", unit="nb"):
+        data = dest / "data"
+        for name, n_train, n_test in (("cifar10", 100, 20), ("cifar100", 100, 100)):  # every class present
+            folder = data / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python")
+            if not folder.exists():
+                write_fake_cifar(data, name, n_train=n_train, n_test=n_test)
+        env.update({DRYRUN_ENV: "1", ALLOW_CPU_ENV: "1", "MYLIB_DATA": str(data.resolve())})
+    elif force:
+        env[ALLOW_CPU_ENV] = "1"
+    commit = _git_commit()
+    records = []
+
+    for nb_path in progress(books, desc=f"notebooks ({profile}{', dry run' if dry_run else ''})", unit="nb"):
+        version = code_version_for(nb_path)
         for seed in seeds:
             stem = f"{nb_path.stem}-seed{seed}"
             record_path = dest / f"{stem}.json"
+            runs = dest / "runs" / stem
             if record_path.exists() and not rerun:
-                rec = json.loads(record_path.read_text())
-                if rec.get("status") == "ok":
+                try:
+                    rec = read_json(record_path)
+                except ValueError as exc:
+                    print(f"error: {exc}; running {stem} again", flush=True)
+                    rec = {}
+                if rec.get("status") == "ok" and rec.get("code_version") == version:
                     print(f"skip {stem}: finished {rec.get('finished')}", flush=True)
                     records.append(rec)
                     continue
+                if rec.get("status") == "ok":
+                    print(f"code changed since {record_path.name} ({rec.get('code_version')} -> {version}): "
+                          f"running {stem} again", flush=True)
+            if rerun and runs.exists():
+                shutil.rmtree(runs)  # --rerun trains from scratch
             numbers_path = dest / f"{stem}.numbers.json"
             numbers_path.unlink(missing_ok=True)
-            env_before = {k: os.environ.get(k) for k in (RECORD_ENV, "MYLIB_RUNS")}
-            os.environ[RECORD_ENV] = str(numbers_path.resolve())
-            os.environ["MYLIB_RUNS"] = str((dest / "runs").resolve())
             start, started = time.perf_counter(), time.strftime("%Y-%m-%dT%H:%M:%S%z")
             status, error = "ok", None
+            run_env = {**env, RECORD_ENV: str(numbers_path.resolve()), "MYLIB_RUNS": str(runs.resolve()),
+                       CODE_VERSION_ENV: version}
             try:
-                papermill.execute_notebook(str(nb_path), str(dest / f"{stem}.ipynb"),
-                                           parameters={"profile": profile, "seed": int(seed)},
-                                           cwd=str(nb_path.parent), kernel_name="python3",
-                                           execution_timeout=timeout, progress_bar=False)
-            except Exception as exc:  # noqa: BLE001 - the record keeps the failure
-                status, error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
-            finally:
-                for k, v in env_before.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
+                with _environ(run_env):
+                    papermill.execute_notebook(str(nb_path), str(dest / f"{stem}.ipynb"),
+                                               parameters={"profile": profile, "seed": int(seed)},
+                                               cwd=str(nb_path.parent), kernel_name="python3",
+                                               execution_timeout=timeout, progress_bar=False)
+            except Exception as exc:  # noqa: BLE001 - the record keeps the failure, the other runs go on
+                status, error = "failed", _error_text(exc)
             wall = time.perf_counter() - start
-            figures = []
-            if (dest / f"{stem}.ipynb").exists():
-                figures = _extract_figures(nbformat.read(dest / f"{stem}.ipynb", as_version=4), stem,
-                                           dest / "figures")
+            figures, numbers = [], {}
+            try:
+                if (dest / f"{stem}.ipynb").exists():
+                    figures = _extract_figures(nbformat.read(dest / f"{stem}.ipynb", as_version=4), stem,
+                                               dest / "figures")
+                numbers = read_json(numbers_path) if numbers_path.exists() else {}
+            except Exception as exc:  # noqa: BLE001 - a torn output file fails this run only
+                status, error = "failed", error or _error_text(exc)
             rec = {
                 "notebook": nb_path.stem, "profile": profile, "seed": int(seed), "status": status, "error": error,
-                "device": _device_description(), "mylib_version": __version__, "torch_version": torch.__version__,
+                "dry_run": bool(dry_run), "device": _device_description(), "code_version": version,
+                "git_commit": commit, "mylib_version": __version__, "torch_version": torch.__version__,
                 "python": platform.python_version(), "started": started,
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "wall_time_s": round(wall, 1),
-                "numbers": json.loads(numbers_path.read_text()) if numbers_path.exists() else {},
-                "figures": figures,
+                "timeout_s": timeout, "numbers": numbers, "figures": figures,
             }
             numbers_path.unlink(missing_ok=True)
-            record_path.write_text(json.dumps(rec, indent=2, sort_keys=True))
+            write_json_atomic(record_path, rec)
             print(f"{status:6s} {stem} in {wall:.1f} s" + (f" ({error.splitlines()[0]})" if error else ""),
                   flush=True)
             records.append(rec)
@@ -201,20 +310,25 @@ def load_records(folder: str | os.PathLike) -> list[dict]:
     for p in sorted(Path(folder).glob("*.json")):
         if p.name.endswith(".numbers.json"):
             continue
-        rec = json.loads(p.read_text())
-        if "notebook" in rec:
+        try:
+            rec = read_json(p)
+        except ValueError as exc:  # one corrupt record does not hide the others
+            warnings.warn(str(exc), stacklevel=2)
+            continue
+        if isinstance(rec, dict) and "notebook" in rec:
             recs.append(rec)
     return sorted(recs, key=lambda r: (r["notebook"], r["seed"]))
 
 
-def _mean_std(values: list[float]) -> str:
+def _mean_sd(values: list[float]) -> str:
+    """``"m ± sd"`` (sample sd) of the values, ``"m"`` for one value, ``"not run yet"`` for none."""
     if not values:
         return "not run yet"
     m = sum(values) / len(values)
     if len(values) == 1:
-        return f"{m:.2f} (1 seed)"
+        return f"{m:.2f}"
     sd = (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-    return f"{m:.2f} ± {sd:.2f} ({len(values)} seeds)"
+    return f"{m:.2f} ± {sd:.2f}"
 
 
 def results_tables(results_root: str | os.PathLike = "results"):
@@ -223,35 +337,48 @@ def results_tables(results_root: str | os.PathLike = "results"):
     Returns
     -------
     comparison : pandas.DataFrame
-        One row per entry of :data:`PAPER_NUMBERS`: the paper's value, ours at the full profile (mean ± std over
-        recorded seeds) or "not run yet", and ours at the smoke profile where the notebook reports that key.
+        One row per entry of :data:`PAPER_NUMBERS`: the paper's value and source, ours at the full profile as
+        mean ± sd over the recorded seeds (or "not run yet"), the number of seeds, the devices of those runs and
+        their measured hours (sum of the notebooks' wall times), and ours at the smoke profile where the notebook
+        reports that key.
     runs : pandas.DataFrame
-        One row per run record: notebook, profile, seed, status, device, wall time, number of key numbers.
+        One row per run record: notebook, profile, seed, status, device, wall time in hours, number of key numbers.
     """
     import pandas as pd
 
     root = Path(results_root)
     recs = {prof: load_records(root / prof) if (root / prof).exists() else [] for prof in ("full", "smoke")}
 
-    def values(profile, notebook, key):
-        out = []
-        for r in recs[profile]:
-            v = r["numbers"].get(key) if r["notebook"] == notebook and r["status"] == "ok" else None
-            if isinstance(v, (int, float)):
-                out.append(float(v))
-        return out
+    def runs_with(profile, notebook, key):
+        return [r for r in recs[profile] if r["notebook"] == notebook and r["status"] == "ok"
+                and isinstance(r["numbers"].get(key), (int, float)) and not isinstance(r["numbers"][key], bool)]
 
-    comparison = pd.DataFrame([{
-        "part": e["part"], "quantity": e["quantity"], "paper": e["paper"], "source": e["source"],
-        "ours (full)": _mean_std(values("full", e["notebook"], e["key"])),
-        "ours (smoke)": _mean_std(values("smoke", e["notebook"], e["key"])),
-    } for e in PAPER_NUMBERS])
+    rows = []
+    for e in PAPER_NUMBERS:
+        full = runs_with("full", e["notebook"], e["key"])
+        smoke = runs_with("smoke", e["notebook"], e["key"])
+        rows.append({
+            "part": e["part"], "quantity": e["quantity"], "paper": e["paper"], "source": e["source"],
+            "ours (full)": _mean_sd([float(r["numbers"][e["key"]]) for r in full]), "seeds": len(full),
+            "device": ", ".join(sorted({r["device"] for r in full})) or "-",
+            "hours": round(sum(r["wall_time_s"] for r in full) / 3600, 2) if full else None,
+            "ours (smoke)": _mean_sd([float(r["numbers"][e["key"]]) for r in smoke]),
+        })
+    comparison = pd.DataFrame(rows)
     runs = pd.DataFrame([{
         "notebook": r["notebook"], "profile": r["profile"], "seed": r["seed"], "status": r["status"],
-        "device": r["device"], "wall time (s)": r["wall_time_s"], "key numbers": len(r["numbers"]),
+        "device": r["device"], "hours": round(r["wall_time_s"] / 3600, 3), "key numbers": len(r["numbers"]),
     } for prof in ("full", "smoke") for r in recs[prof]],
-        columns=["notebook", "profile", "seed", "status", "device", "wall time (s)", "key numbers"])
+        columns=["notebook", "profile", "seed", "status", "device", "hours", "key numbers"])
     return comparison, runs
+
+
+def html_table(frame) -> "Any":
+    """A DataFrame as an HTML table for a page (deterministic markup: no random ids), missing values as "-"."""
+    from IPython.display import HTML
+
+    return HTML(frame.to_html(index=False, na_rep="-", border=0, classes="dataframe results-table",
+                              float_format=lambda v: f"{v:g}"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -261,15 +388,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--out", default="results")
     parser.add_argument("--force", action="store_true", help="allow the full profile without CUDA")
-    parser.add_argument("--rerun", action="store_true", help="execute again even where a record exists")
+    parser.add_argument("--rerun", action="store_true",
+                        help="execute again even where a record exists, training from scratch")
+    parser.add_argument("--timeout", type=int, default=None,
+                        help=f"per-cell limit in seconds (default: {DEFAULT_TIMEOUT_S})")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="the profile's configuration on any device, trainings capped at a few steps and "
+                             "evaluations at a few batches, CIFAR generated locally; into <out>/<profile>-dryrun")
+    parser.add_argument("--exclude", nargs="*", default=[], help="notebook names not to run")
     args = parser.parse_args(argv)
     try:
-        recs = run_experiments(args.profile, args.only, args.seeds, args.out, args.force, args.rerun)
+        recs = run_experiments(args.profile, args.only, args.seeds, args.out, args.force, args.rerun,
+                               timeout=args.timeout, dry_run=args.dry_run, exclude=args.exclude)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     failed = [r for r in recs if r["status"] != "ok"]
-    print(f"{len(recs) - len(failed)} runs ok, {len(failed)} failed; records in {Path(args.out) / args.profile}")
+    folder = Path(args.out) / (f"{args.profile}-dryrun" if args.dry_run else args.profile)
+    print(f"{len(recs) - len(failed)} runs ok, {len(failed)} failed; records in {folder}")
     return 1 if failed else 0
 
 

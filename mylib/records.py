@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["summary", "RECORD_ENV"]
+__all__ = ["summary", "RECORD_ENV", "write_json_atomic", "read_json", "compare_key_numbers",
+           "refresh_key_numbers", "KEY_NUMBER_FIELDS"]
 
 #: Environment variable naming the JSON file that :func:`summary` appends to (set by the experiment runner).
 RECORD_ENV = "MYLIB_RECORD"
@@ -45,6 +47,8 @@ def summary(numbers: Mapping[str, Any], title: str = "Summary") -> dict[str, Any
     ValueError
         If ``numbers`` is empty or a name is not a non-empty string.
     """
+    if not isinstance(numbers, Mapping):
+        raise TypeError(f"numbers must be a mapping name -> value, got {type(numbers).__name__}")
     if not numbers:
         raise ValueError("summary() needs at least one number")
     for k in numbers:
@@ -58,9 +62,118 @@ def summary(numbers: Mapping[str, Any], title: str = "Summary") -> dict[str, Any
     target = os.environ.get(RECORD_ENV)
     if target:
         path = Path(target)
-        previous = json.loads(path.read_text()) if path.exists() else {}
+        previous = read_json(path) if path.exists() else {}
         previous.update(out)
-        path.write_text(json.dumps(previous, indent=2, sort_keys=True))
+        write_json_atomic(path, previous)
     return out
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically: a temporary file with a unique name in the same folder, then
+    :func:`os.replace`, so a kill never leaves a torn file and two writers never share a temporary name."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Read a JSON file; a truncated or corrupt file raises ValueError naming the file.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` does not hold valid JSON (the message names the file and says what to do).
+    """
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}); the file is corrupt or truncated - delete it "
+                         "(a run record is rewritten by running that notebook again)") from exc
+
+
+# --------------------------------------------------------------------------- key numbers (regression test)
+#: Fields of one entry of ``tests/key_numbers/<notebook>.json``.
+KEY_NUMBER_FIELDS = ("value", "atol", "rtol", "why")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def compare_key_numbers(expected: Mapping[str, Mapping[str, Any]], actual: Mapping[str, Any]) -> list[str]:
+    """Compare a notebook's recorded key numbers with the committed reference values.
+
+    ``expected`` maps each key to ``{"value", "atol", "rtol", "why"}``. A number passes when
+    :math:`|a - v| \\le \\mathrm{atol} + \\mathrm{rtol}\\,|v|`; a string or bool must be equal. A key
+    whose ``why`` is ``"TODO"`` (a tolerance nobody has justified yet), a key missing from ``actual`` and a key of
+    ``actual`` missing from ``expected`` are failures too.
+
+    Returns
+    -------
+    list of str
+        One message per failing key (empty when everything agrees).
+
+    Raises
+    ------
+    ValueError
+        If an entry of ``expected`` lacks a field or has a negative or non-finite tolerance.
+    """
+    failures = []
+    for key, entry in expected.items():
+        if not isinstance(entry, Mapping) or set(entry) != set(KEY_NUMBER_FIELDS):
+            raise ValueError(f"key {key!r}: entry must have exactly the fields {KEY_NUMBER_FIELDS}, got {entry!r}")
+        for tol in ("atol", "rtol"):
+            t = entry[tol]
+            if not _is_number(t) or not math.isfinite(t) or t < 0:
+                raise ValueError(f"key {key!r}: {tol} must be a finite number >= 0, got {t!r}")
+        if not isinstance(entry["why"], str) or entry["why"].strip() in ("", "TODO"):
+            failures.append(f"{key!r}: tolerance not justified yet (why = {entry['why']!r}); state the seed "
+                            "spread / kernel noise you measured")
+        if key not in actual:
+            failures.append(f"{key!r}: not recorded by the notebook any more")
+            continue
+        v, a = entry["value"], actual[key]
+        if _is_number(v) and _is_number(a):
+            bound = entry["atol"] + entry["rtol"] * abs(v)
+            if not abs(a - v) <= bound:
+                failures.append(f"{key!r}: got {a!r}, reference {v!r}, |diff| = {abs(a - v):.3g} > "
+                                f"atol + rtol*|value| = {bound:.3g} ({entry['why']})")
+        elif a != v or type(a) is not type(v):
+            failures.append(f"{key!r}: got {a!r}, reference {v!r}")
+    for key in actual:
+        if key not in expected:
+            failures.append(f"{key!r}: recorded but has no reference value (run `make references`)")
+    return failures
+
+
+def refresh_key_numbers(path: str | os.PathLike, actual: Mapping[str, Any]) -> list[str]:
+    """Rewrite the reference file ``path`` with the values of ``actual``, keeping each key's atol, rtol and why.
+
+    A new key gets ``atol = rtol = 0`` and ``why = "TODO"`` (which :func:`compare_key_numbers` rejects until someone
+    states a tolerance); keys the notebook no longer records are dropped.
+
+    Returns
+    -------
+    list of str
+        The keys that are new (``why = "TODO"``).
+    """
+    path = Path(path)
+    old = read_json(path) if path.exists() else {}
+    new, added = {}, []
+    for key, value in actual.items():
+        entry = old.get(key)
+        if entry is None:
+            entry, _ = {"atol": 0.0, "rtol": 0.0, "why": "TODO"}, added.append(key)
+        new[key] = {"value": value, "atol": entry["atol"], "rtol": entry["rtol"], "why": entry["why"]}
+    write_json_atomic(path, new)
+    return added
 
 

@@ -42,3 +42,48 @@ def test_constant_training_pixels_do_not_blow_up_the_test_split():
         assert bool(dead.any())  # the digits have constant corner pixels
         assert float(te.x[:, dead].abs().max()) == 0.0
         assert float(te.x.abs().max()) < 100  # a real standardised pixel, not 1/1e-6
+
+
+@pytest.mark.parametrize("name,k", [("cifar10", 10), ("cifar100", 100)])
+def test_fake_cifar_is_read_by_the_real_loader(tmp_path, monkeypatch, name, k):
+    """The full profile's loading path, offline: official pickle format, shapes, dtypes and class counts."""
+    folder = data.write_fake_cifar(tmp_path, name, n_train=10 * k, n_test=2 * k, seed=1)
+    assert folder.name == {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}[name]
+    tr, te = data.load_cifar_tensors(name, root=tmp_path, download=False)
+    assert tr.x.shape == (10 * k, 3, 32, 32) and te.x.shape == (2 * k, 3, 32, 32)
+    assert tr.x.dtype == torch.uint8 and tr.y.dtype == torch.long
+    assert torch.equal(torch.bincount(tr.y, minlength=k), torch.full((k,), 10))
+    # the pixel layout is the official one: row-major channel planes (R then G then B) of each 3072-byte row
+    import pickle
+
+    first = "data_batch_1" if name == "cifar10" else "train"
+    with open(folder / first, "rb") as f:
+        raw = pickle.load(f, encoding="latin1")["data"][0]
+    assert torch.equal(tr.x[0, 1, 0, :], torch.from_numpy(raw[1024:1056]))
+    # $MYLIB_DATA replaces the root argument
+    monkeypatch.setenv("MYLIB_DATA", str(tmp_path))
+    tr2, _ = data.load_cifar_tensors(name, root="nowhere", download=False)
+    assert torch.equal(tr.x, tr2.x)
+
+
+def test_cifar_loader_names_missing_and_corrupt_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="test_batch"):
+        data.read_cifar("cifar10", tmp_path, train=False)
+    folder = data.write_fake_cifar(tmp_path, "cifar10", n_train=50, n_test=10)
+    (folder / "data_batch_3").write_bytes(b"\x80\x04garbage")
+    with pytest.raises(ValueError, match="data_batch_3"):
+        data.read_cifar("cifar10", tmp_path)
+    with pytest.raises(ValueError, match="n_train"):
+        data.write_fake_cifar(tmp_path, "cifar100", n_train=50)
+    with pytest.raises(ValueError, match="unknown dataset"):
+        data.read_cifar("mnist", tmp_path)
+
+
+def test_negative_and_non_integer_seeds_are_refused_by_the_splits():
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="seed"):
+            data.load_digits_split(seed=bad)
+        with pytest.raises(ValueError, match="seed"):
+            data.modular_addition_split(7, seed=bad)
+    with pytest.raises(ValueError, match="seed"):
+        data.load_digits_split(seed=2**32)

@@ -95,10 +95,74 @@ def test_results_tables_from_records(tmp_path):
     for seed, acc in ((0, 95.0), (1, 96.0)):
         (folder / f"{entry['notebook']}-seed{seed}.json").write_text(json.dumps({
             "notebook": entry["notebook"], "profile": "full", "seed": seed, "status": "ok", "device": "cuda: X",
-            "wall_time_s": 1.0, "numbers": {entry["key"]: acc}}))
+            "wall_time_s": 1800.0 * (seed + 1), "numbers": {entry["key"]: acc}}))
     comparison, runs = experiments.results_tables(tmp_path)
     row = comparison.iloc[0]
     assert row["paper"] == entry["paper"]
-    assert row["ours (full)"] == "95.50 ± 0.71 (2 seeds)"
-    assert row["ours (smoke)"] == "not run yet"
+    assert (row["ours (full)"], row["seeds"], row["device"], row["hours"]) == ("95.50 ± 0.71", 2, "cuda: X", 1.5)
+    assert row["ours (smoke)"] == "not run yet" and comparison.iloc[1]["seeds"] == 0
     assert len(runs) == 2 and set(runs["status"]) == {"ok"}
+    html = experiments.html_table(comparison).data
+    assert html.startswith("<table") and "<th>ours (full)</th>" in html and "95.50 ± 0.71" in html
+    assert html == experiments.html_table(comparison).data  # deterministic markup (nbval compares it)
+
+
+def test_record_carries_code_version_and_changed_code_runs_again(toy_notebooks, tmp_path, capsys):
+    out = tmp_path / "r"
+    first = experiments.run_experiments("smoke", notebooks_dir=toy_notebooks, out=out)[0]
+    assert first["code_version"] == experiments.code_version_for(toy_notebooks / "toy_run.ipynb")
+    assert first["dry_run"] is False and first["timeout_s"] == experiments.DEFAULT_TIMEOUT_S["smoke"]
+    ckpts = list((out / "smoke" / "runs" / "toy_run-seed0").rglob("checkpoint.pt"))
+    assert len(ckpts) == 1 and ckpts[0].parent.name.endswith(first["code_version"])
+    # edit the notebook (changed code): the record is not reused and the old checkpoint is not resumed
+    md = toy_notebooks / "toy_run.md"
+    md.write_text(md.read_text() + "\n<!-- edited -->\n")
+    second = experiments.run_experiments("smoke", notebooks_dir=toy_notebooks, out=out)[0]
+    assert "code changed" in capsys.readouterr().out
+    assert second["code_version"] != first["code_version"] and second["finished"] >= first["finished"]
+    assert len(list((out / "smoke" / "runs" / "toy_run-seed0").rglob("checkpoint.pt"))) == 2
+
+
+def test_rerun_trains_from_scratch(toy_notebooks, tmp_path):
+    out = tmp_path / "r"
+    experiments.run_experiments("smoke", notebooks_dir=toy_notebooks, out=out)
+    ckpt = next((out / "smoke" / "runs" / "toy_run-seed0").rglob("checkpoint.pt"))
+    stale = {"w": torch.full((2,), 1e6), "step": 6}  # a final checkpoint that a resume would reuse
+    from mylib.runtime import rng_state
+
+    torch.save({**stale, "_rng": rng_state()}, ckpt)
+    rec = experiments.run_experiments("smoke", notebooks_dir=toy_notebooks, out=out, rerun=True)[0]
+    assert rec["status"] == "ok" and abs(rec["numbers"]["w0"]) < 100  # trained again, not loaded
+
+
+def test_corrupt_record_is_named_and_the_runner_goes_on(toy_notebooks, tmp_path, capsys):
+    out = tmp_path / "r"
+    experiments.run_experiments("smoke", notebooks_dir=toy_notebooks, out=out, seeds=[0, 1])
+    path = out / "smoke" / "toy_run-seed0.json"
+    path.write_text(path.read_text()[:40])  # truncated
+    with pytest.warns(UserWarning, match="toy_run-seed0.json"):
+        recs = experiments.load_records(out / "smoke")
+    assert [r["seed"] for r in recs] == [1]  # the other record is still read
+    recs = experiments.run_experiments("smoke", notebooks_dir=toy_notebooks, out=out, seeds=[0, 1])
+    assert "toy_run-seed0.json: not valid JSON" in capsys.readouterr().out
+    assert [r["status"] for r in recs] == ["ok", "ok"]
+    assert json.loads(path.read_text())["status"] == "ok"  # rewritten
+    assert not [p for p in (out / "smoke").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_timeout_is_settable_and_checked(toy_notebooks, tmp_path):
+    for bad in (0, -5, 1.5, True):
+        with pytest.raises(ValueError, match="timeout"):
+            experiments.run_experiments("smoke", notebooks_dir=toy_notebooks, out=tmp_path, timeout=bad)
+    rec = experiments.run_experiments("smoke", notebooks_dir=toy_notebooks, out=tmp_path, timeout=120)[0]
+    assert rec["timeout_s"] == 120
+
+
+def test_failed_notebook_error_keeps_its_cause():
+    long = RuntimeError("papermill header\n" + "x" * 5000 + "\nValueError: the real cause")
+    text = experiments._error_text(long)
+    assert len(text) <= 2000 and text.startswith("RuntimeError: papermill header") and "the real cause" in text
+
+
+def test_exclude_skips_named_notebooks(toy_notebooks, tmp_path):
+    assert experiments.run_experiments("smoke", notebooks_dir=toy_notebooks, out=tmp_path, exclude=["toy_run"]) == []

@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPO_URL = CONFIG["repository"]["url"]
+REPO_REF = CONFIG["repository"]["release"]
 
 
 def code_cells(nb):
@@ -50,6 +51,9 @@ def test_notebook_conventions(md):
     cells = code_cells(jupytext.read(md))
     assert 'if "google.colab" in sys.modules' in cells[0].source, "first code cell must be the Colab install cell"
     assert REPO_URL in cells[0].source, f"Colab cell must install from {REPO_URL} (see `make repo-url`)"
+    pin = f'REPO_URL, REPO_REF = "{REPO_URL}", "{REPO_REF}"'
+    assert pin in cells[0].source and "git+{REPO_URL}@{REPO_REF}" in cells[0].source, \
+        f"Colab cell must install the release of _config.yml: {pin} (see `make repo-url`)"
     params = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1, "exactly one cell tagged `parameters`"
     assert re.search(r'^profile = "smoke"$', params[0].source, re.M)
@@ -79,6 +83,37 @@ def test_every_notebook_and_chapter_is_in_the_toc():
 
 def test_repository_url_is_consistent():
     assert REPO_URL in (ROOT / "pyproject.toml").read_text()
+
+
+def test_set_repo_url_rewrites_url_and_release_everywhere(tmp_path, monkeypatch):
+    """tools/set_repo_url.py on a copy of the repository: every Colab cell, the config and pyproject follow."""
+    import importlib.util
+    import shutil
+
+    for name in ("_config.yml", "pyproject.toml", "notebooks", "tools/notebook_template.md"):
+        src, dst = ROOT / name, tmp_path / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dst)
+    spec = importlib.util.spec_from_file_location("set_repo_url", ROOT / "tools" / "set_repo_url.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    monkeypatch.setattr(tool, "ROOT", tmp_path)
+    tool.main("https://github.com/someone/fork", "v9.9")
+    config = yaml.safe_load((tmp_path / "_config.yml").read_text())["repository"]
+    assert (config["url"], config["release"]) == ("https://github.com/someone/fork", "v9.9")
+    for md in sorted((tmp_path / "notebooks").glob("*.md")):
+        for nb in (jupytext.read(md), nbformat.read(md.with_suffix(".ipynb"), as_version=4)):
+            assert tool.colab_line("https://github.com/someone/fork", "v9.9") in code_cells(nb)[0].source, md.name
+    assert REPO_URL not in (tmp_path / "pyproject.toml").read_text()
+    with pytest.raises(SystemExit):
+        tool.main("https://example.com/x")
+
+
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.stem)
+def test_device_notebooks_refuse_full_without_cuda(md):
+    """A notebook that picks a device does so through require_device_for (full refused on a CPU runtime)."""
+    text = md.read_text()
+    assert "mylib.get_device()" not in text, "use mylib.runtime.require_device_for(profile) in the set-up cell"
 
 
 def test_pinned_requirements_keep_the_cpu_torch():

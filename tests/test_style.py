@@ -33,6 +33,15 @@ def test_explorer_rejects_bad_controls():
 
 
 def test_house_style_is_applied():
+    matplotlib.rcParams["axes.spines.top"] = True  # as matplotlib's default leaves it
     mylib.style.apply()
     assert matplotlib.rcParams["axes.spines.top"] is False
-    assert mylib.style.method_color("x") == mylib.style.method_color("x")
+
+
+def test_method_colors_are_distinct_then_stable(monkeypatch):
+    monkeypatch.setattr(mylib.style, "_METHOD_COLORS", {})
+    names = [f"method {i}" for i in range(len(mylib.style.PALETTE))]
+    colors = [mylib.style.method_color(n) for n in names]
+    assert len(set(colors)) == len(names)  # as many distinct colours as the palette has
+    assert colors[0] == mylib.style.PALETTE[0] and colors[-1] == mylib.style.PALETTE[-1]
+    assert [mylib.style.method_color(n) for n in reversed(names)] == colors[::-1]  # a name keeps its colour

@@ -6,13 +6,21 @@ The kernel starts in the notebook's folder, with the environment the Makefile
 sets (one thread per BLAS/torch pool, progress bars off) so that the stored
 outputs are the ones CI reproduces. Volatile metadata (timings) is stripped so
 that `git diff` after `make references` shows only what really changed.
+
+The notebook's `mylib.summary` numbers are recorded (MYLIB_RECORD) and written to
+tests/key_numbers/<stem>.json: values refreshed, each key's atol/rtol/why kept; a new
+key gets why "TODO", which tests/test_key_numbers.py rejects until a tolerance is stated.
 """
 from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 # The same environment as the Makefile's (one thread per numerical library, no progress bars), so references
 # written by running this script directly match what `make test` reproduces.
@@ -25,6 +33,8 @@ import jupytext
 import nbformat
 from nbclient import NotebookClient
 
+from mylib import records
+
 TIMEOUT_S = 300  # per cell, as CELL_TIMEOUT in the Makefile
 
 
@@ -33,9 +43,24 @@ def execute(md_path: Path) -> float:
     nb.metadata.setdefault("jupytext", {})["formats"] = "ipynb,md:myst"
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     start = time.perf_counter()
-    NotebookClient(nb, timeout=TIMEOUT_S, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(md_path.parent)}}).execute()
-    elapsed = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        numbers = Path(tmp) / "numbers.json"
+        previous = os.environ.get(records.RECORD_ENV)
+        os.environ[records.RECORD_ENV] = str(numbers)
+        try:
+            NotebookClient(nb, timeout=TIMEOUT_S, kernel_name="python3", record_timing=False,
+                           resources={"metadata": {"path": str(md_path.parent)}}).execute()
+        finally:
+            if previous is None:
+                os.environ.pop(records.RECORD_ENV, None)
+            else:
+                os.environ[records.RECORD_ENV] = previous
+        elapsed = time.perf_counter() - start
+        if numbers.exists():
+            ref = ROOT / "tests" / "key_numbers" / f"{md_path.stem}.json"
+            added = records.refresh_key_numbers(ref, records.read_json(numbers))
+            print(f"{md_path}: key numbers refreshed in {ref.relative_to(ROOT)}"
+                  + (f"; new keys need a stated tolerance (why = TODO): {added}" if added else ""), flush=True)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
     if not _has_widget_views(nb):

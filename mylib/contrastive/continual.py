@@ -34,7 +34,8 @@ from .._checks import check_nonnegative, check_positive_int
 from .losses import (Augment, ClassBalancedBuffer, _ird_core, _supcon_core, bound_terms, cila_lambdas,
                           continual_bound, descent_check)
 from ..data import TensorData, load_cifar_tensors, load_digits_split
-from ..runtime import Checkpointer, TrainingInterrupted, cosine_lr, get_device, progress, seed_everything
+from ..runtime import (Checkpointer, TrainingInterrupted, cosine_lr, dry_run_cap, get_device, progress,
+                       seed_everything)
 
 __all__ = [
     "MLPEncoder", "ResNet18", "ContrastiveNet", "build_model", "ContinualConfig", "ContinualResult",
@@ -409,7 +410,7 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
     y_dev = y_all.to(device)
     amp = config.amp and device.type == "cuda"
 
-    probe = probe_indices(y_all.numpy(), config.probe_per_class, seed=config.seed)
+    probe = probe_indices(y_all.numpy(), dry_run_cap(config.probe_per_class), seed=config.seed)  # dry run: 2
     task_of_class = {c: t for t, cls in enumerate(config.tasks) for c in cls}
     probe = probe[np.isin(y_all.numpy()[probe], list(task_of_class))]
     probe_tasks = np.array([task_of_class[int(c)] for c in y_all.numpy()[probe]])
@@ -468,13 +469,13 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
             for p in teacher.parameters():
                 p.requires_grad_(False)
         g_eval = torch.Generator().manual_seed(config.seed * 7 + t)
-        eval_sel = pool[torch.randperm(pool.numel(), generator=g_eval)[:config.pool_eval_size]]
+        eval_sel = pool[torch.randperm(pool.numel(), generator=g_eval)[:dry_run_cap(config.pool_eval_size, 8)]]
         if t > 0 and (start_embed is None or start_epoch == 0):
             start_embed = _embed(teacher, train.x[eval_sel], augment, device, amp=amp).cpu()
-        epochs = config.task_epochs(t)
+        epochs = dry_run_cap(config.task_epochs(t))  # a dry run: 2 epochs of 1 step of 4 samples per task
         n = pool.numel()
-        bs = min(config.batch_size, n)
-        steps = math.ceil(n / bs)
+        bs = dry_run_cap(min(config.batch_size, n), 4)
+        steps = dry_run_cap(math.ceil(n / bs), 1)
         warm = config.warmup_epochs * steps
         current = torch.isin(torch.arange(int(y_all.max()) + 1), cls).to(device)
         for e in range(start_epoch if t == start_task else 0, epochs):
@@ -590,8 +591,8 @@ def linear_probe(model: ContrastiveNet, train: TensorData, test: TensorData, tas
     opt = torch.optim.SGD(clf.parameters(), lr=lr, momentum=0.9)
     n = idx.numel()
     bs = min(batch_size, n)
-    steps = math.ceil(n / bs)
-    for e in range(epochs):
+    steps = dry_run_cap(math.ceil(n / bs), 1)  # a dry run: 2 epochs of 1 step
+    for e in range(dry_run_cap(epochs)):
         ge = torch.Generator().manual_seed(int(seed) * 1_000_003 + e + 99)
         if probe_augment:
             with torch.no_grad():

@@ -39,7 +39,7 @@ from .._checks import as_tensor, check_nonnegative, check_positive_int, check_sa
 from .collapse import nc_metrics, nc_mir
 from ..data import TensorData, load_cifar_tensors, load_digits_split, modular_addition_split
 from .matrix_info import information_summary
-from ..runtime import get_device, run_dir, seed_everything
+from ..runtime import dry_run_cap, get_device, run_dir, seed_everything
 
 __all__ = [
     "DATASETS", "Dataset", "load_dataset", "make_model", "minibatch_information", "information_hook",
@@ -649,7 +649,7 @@ def run_mode_connectivity(cfg: Any, seed: int = 0, device: torch.device | None =
     """
     device = device or get_device()
     ds = data[cfg.dataset] if data and cfg.dataset in data else load_dataset(cfg.dataset, seed=0)
-    alphas = np.linspace(0.0, 1.0, check_positive_int(cfg.n_alphas, "n_alphas", minimum=2))
+    alphas = np.linspace(0.0, 1.0, dry_run_cap(check_positive_int(cfg.n_alphas, "n_alphas", minimum=2), 3))
     results: dict[float, dict[str, Any]] = {}
 
     def train_copy(model, eps, data_seed, tag):

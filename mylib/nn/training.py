@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from .. import seeds
 from .._checks import check_nonnegative, check_positive_int
 from ..data import TensorData
-from ..runtime import Checkpointer, TrainingInterrupted, cosine_lr, get_device, progress
+from ..runtime import Checkpointer, TrainingInterrupted, cosine_lr, dry_run_cap, get_device, progress, training_step
 
 __all__ = [
     "MLP", "SmallCNN", "WideResNet", "ModularTransformer", "build_model", "MODELS",
@@ -494,6 +494,10 @@ def _check_data(data: TensorData, name: str) -> None:
 
 
 # --------------------------------------------------------------------------- training loop
+#: Samples a dry run (:func:`mylib.runtime.is_dry_run`) evaluates per set; its trainings run 2 epochs of 1 step of 4 samples.
+DRY_RUN_EVAL = 8
+
+
 def fit(model: nn.Module, train: TensorData, test: TensorData | None = None,
         config: TrainConfig | None = None, *, loss_fn: Callable | None = None,
         hooks: Iterable[Callable[[EpochContext], dict[str, Any] | None]] = (),
@@ -548,10 +552,15 @@ def fit(model: nn.Module, train: TensorData, test: TensorData | None = None,
     bs = n if config.batch_size is None else min(config.batch_size, n)
     steps_per_epoch = math.ceil(n / bs)
     total_steps = steps_per_epoch * config.epochs
+    # a dry run (runtime.is_dry_run) keeps the configuration and schedule, and runs 2 epochs of 1 step of 4 samples
+    epochs, run_steps, bs = dry_run_cap(config.epochs), dry_run_cap(steps_per_epoch, 1), dry_run_cap(bs, 4)
     # data resident on the device (the experiments' datasets fit; CIFAR is kept as uint8)
     train = train.to(device)
     xtr, ytr = train.x, train.y
     test = test.to(device) if test is not None else None
+    if dry_run_cap(n, DRY_RUN_EVAL) < n:  # a dry run evaluates (and hooks see) the first few samples only
+        train = TensorData(xtr[:DRY_RUN_EVAL], ytr[:DRY_RUN_EVAL])
+        test = test if test is None else TensorData(test.x[:DRY_RUN_EVAL], test.y[:DRY_RUN_EVAL])
 
     ck = Checkpointer(checkpoint_dir, every=config.checkpoint_every)
     history: list[dict[str, Any]] = []
@@ -572,8 +581,8 @@ def fit(model: nn.Module, train: TensorData, test: TensorData | None = None,
         if config.eval_train or train_loss is None:
             train_feats, lg = collect_outputs(model, train, config.eval_batch_size, eval_transform, device, amp,
                                               use_cl)
-            rec["train_loss"] = float(F.cross_entropy(lg, ytr))
-            rec["train_acc"] = _accuracy(lg, ytr)
+            rec["train_loss"] = float(F.cross_entropy(lg, train.y))
+            rec["train_acc"] = _accuracy(lg, train.y)
         feats = logits_te = yte = None
         if test is not None:
             feats, logits_te = collect_outputs(model, test, config.eval_batch_size, eval_transform,
@@ -593,40 +602,43 @@ def fit(model: nn.Module, train: TensorData, test: TensorData | None = None,
     if start_epoch == 0 and config.eval_at_start:
         evaluate_now(0, 0, lr_at(0, total_steps, config), None, None)
 
-    bar = progress(range(start_epoch, config.epochs), desc=desc, initial=start_epoch,
-                   total=config.epochs, disable=not show_progress)
+    bar = progress(range(start_epoch, epochs), desc=desc, initial=start_epoch,
+                   total=epochs, disable=not show_progress)
     for epoch in bar:
         model.train()
         perm = epoch_permutation(n, epoch, config.data_seed).to(device)
         gen = _epoch_generator(epoch, config.data_seed)
         tot_loss = torch.zeros((), device=device)
         tot_correct = torch.zeros((), device=device)
-        for b in range(steps_per_epoch):
-            step = epoch * steps_per_epoch + b
-            lr = lr_at(step, total_steps, config)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            idx = perm[b * bs:(b + 1) * bs]
-            x, y = xtr[idx], ytr[idx]
-            if train_transform is not None:
-                x = train_transform(x, gen)
-            if use_cl:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
-                z = model.features(x)
-                logits = model.fc(z)
-            loss = loss_fn(logits.float(), y, z.float(), model)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            tot_loss += loss.detach() * len(idx)
-            tot_correct += (logits.detach().argmax(1) == y).sum()
+        for b in range(run_steps):
+            with training_step():  # checks for host syncs when a test arms runtime.forbid_host_sync
+                step = epoch * steps_per_epoch + b
+                lr = lr_at(step, total_steps, config)
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                idx = perm[b * bs:(b + 1) * bs]
+                x, y = xtr[idx], ytr[idx]
+                if train_transform is not None:
+                    x = train_transform(x, gen)
+                if use_cl:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+                    z = model.features(x)
+                    logits = model.fc(z)
+                loss = loss_fn(logits.float(), y, z.float(), model)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                tot_loss += loss.detach() * len(idx)
+                tot_correct += (logits.detach().argmax(1) == y).sum()
 
         if not bool(torch.isfinite(tot_loss)):  # one host sync per epoch, not per step
             raise FloatingPointError(f"non-finite training loss in epoch {epoch + 1}")
-        last = epoch + 1 == config.epochs
+        last = epoch + 1 == epochs
+        seen = min(n, run_steps * bs)  # n, except in a dry run
         if (epoch + 1) % config.eval_every == 0 or last:
-            evaluate_now(epoch + 1, (epoch + 1) * steps_per_epoch, lr, float(tot_loss) / n, float(tot_correct) / n)
+            evaluate_now(epoch + 1, (epoch + 1) * steps_per_epoch, lr, float(tot_loss) / seen,
+                         float(tot_correct) / seen)
         if ck.path is not None:
             ck.maybe_save(epoch + 1, {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                       "history": history, "epoch": epoch + 1, "config": config.as_dict()},
@@ -694,8 +706,9 @@ def reset_bn_stats(model: nn.Module, data: TensorData, batch_size: int = 256,
         m.reset_running_stats()
         m.momentum = None
     model.train()
-    for i in range(0, len(data), batch_size):
-        x = data.x[i:i + batch_size].to(device)
+    n = dry_run_cap(len(data), DRY_RUN_EVAL)  # a dry run estimates the statistics on a few samples
+    for i in range(0, n, batch_size):
+        x = data.x[i:min(i + batch_size, n)].to(device)
         model.features(transform(x, None) if transform is not None else x)
     for m, mom in zip(bns, moms):
         m.momentum = mom
