@@ -25,7 +25,8 @@ import torch
 
 from .. import profiles
 from .._checks import as_tensor, check_nonnegative, check_positive_int, check_seed, is_torch, to_output
-from .matrix_info import information_summary
+from ..linalg import haar_orthonormal
+from .matrix_info import check_real, information_summary
 
 __all__ = [
     "simplex_etf",
@@ -53,6 +54,9 @@ __all__ = [
     "batch_information",
     "class_grid",
     "explore_collapse",
+    "fannes_audenaert",
+    "collapse_deviations",
+    "mir_perturbation_bound",
 ]
 
 # Sizes of the verification notebook (notebooks/part1_nc_verification.md).
@@ -116,8 +120,31 @@ def _C_values(C: Any) -> tuple[np.ndarray, bool]:
     return np.array([_check_C(c) for c in arr.ravel()], dtype=np.float64).reshape(arr.shape), False
 
 
+class _Labels:
+    """Labels already validated by :func:`_labels` (long tensor ``y`` on its device, class count ``C``).
+
+    Passing one to another function of this module skips a second validation (and its host syncs):
+    :func:`nc_metrics` validates once for NC1-NC4.
+    """
+
+    __slots__ = ("y", "C")
+
+    def __init__(self, y: torch.Tensor, C: int):
+        self.y, self.C = y, C
+
+
 def _labels(y: Any, n: int, C: int | None, device: torch.device) -> tuple[torch.Tensor, int]:
     """Validate integer labels of length ``n``; return them (long, on ``device``) and C."""
+    if isinstance(y, _Labels):
+        if y.y.shape[0] != n:
+            raise ValueError(f"features and labels must have the same number of rows, got {n} and {y.y.shape[0]}")
+        if C is not None and C != y.C:
+            C = check_positive_int(C, "C")
+            if C < y.C:
+                raise ValueError(f"labels go up to {y.C - 1} but C = {C}")
+            return y.y.to(device), C
+        return y.y.to(device), y.C
+    check_real(y, "y")
     if is_torch(y):
         yt = y.detach()
         if yt.ndim != 1:
@@ -153,6 +180,7 @@ def _labels(y: Any, n: int, C: int | None, device: torch.device) -> tuple[torch.
 
 
 def _features(H: Any, name: str = "H", like: torch.Tensor | None = None) -> torch.Tensor:
+    check_real(H, name)
     t = as_tensor(H, name, ndim=2)
     if like is not None and not is_torch(H):
         t = t.to(dtype=like.dtype, device=like.device)
@@ -177,8 +205,8 @@ def simplex_etf(C: int, d: int, seed: int | None = 0) -> np.ndarray:
     d : int
         Ambient dimension, at least ``C - 1``.
     seed : int or None
-        Seed of the random rotation; ``None`` gives the canonical embedding (first ``C - 1``
-        coordinates, zeros elsewhere).
+        Seed (non-negative) of the random rotation; ``None`` gives the canonical embedding (first
+        ``C - 1`` coordinates, zeros elsewhere).
 
     Returns
     -------
@@ -187,9 +215,11 @@ def simplex_etf(C: int, d: int, seed: int | None = 0) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``C < 2`` or ``d < C - 1``.
+        If ``C < 2``, ``d < C - 1`` or ``seed`` is not None or a non-negative integer.
     """
     C = _check_C(C, minimum=2, what="a simplex ETF")
+    if seed is not None:
+        seed = check_seed(seed)
     d = check_positive_int(d, "d")
     if d < C - 1:
         raise ValueError(f"a simplex ETF of C = {C} vectors needs d >= C - 1 = {C - 1}, got d = {d}")
@@ -205,10 +235,7 @@ def simplex_etf(C: int, d: int, seed: int | None = 0) -> np.ndarray:
         out = np.zeros((C, d))
         out[:, : C - 1] = coords
         return out
-    rng = np.random.default_rng(seed)
-    Q, R = np.linalg.qr(rng.standard_normal((d, C - 1)))
-    Q = Q * np.sign(np.diag(R))[None, :]  # Haar-distributed orthonormal columns
-    return coords @ Q.T
+    return coords @ haar_orthonormal(d, C - 1, seed).T  # Haar-distributed orthonormal columns
 
 
 def etf_gram(C: int) -> np.ndarray:
@@ -446,8 +473,7 @@ def orthogonal_rows(n: int, d: int, seed: int = 0) -> np.ndarray:
     d = check_positive_int(d, "d")
     if d < n:
         raise ValueError(f"n = {n} orthonormal rows need d >= n, got d = {d}")
-    Q, R = np.linalg.qr(np.random.default_rng(seed).standard_normal((d, n)))
-    return (Q * np.sign(np.diag(R))[None, :]).T
+    return haar_orthonormal(d, n, check_seed(seed)).T
 
 
 # ----------------------------------------------------------------------------- NC1-NC4
@@ -493,7 +519,7 @@ def nc1(H: Any, y: Any, C: int | None = None):
     """
     t = _features(H)
     yt, C = _labels(y, t.shape[0], C, t.device)
-    M = as_tensor(class_means(t, yt, C), "M")
+    M = as_tensor(class_means(t, _Labels(yt, C), C), "M")
     Mt = M - t.mean(dim=0, keepdim=True)
     U, s, Vh = torch.linalg.svd(Mt, full_matrices=False)
     keep = s > _pinv_rank_tol(s.detach(), tuple(Mt.shape))
@@ -529,7 +555,7 @@ def nc3(W: Any, H: Any, y: Any, C: int | None = None):
     yt, C = _labels(y, t.shape[0], C if C is not None else Wt.shape[0], t.device)
     if Wt.shape != (C, t.shape[1]):
         raise ValueError(f"W must have shape (C, d) = ({C}, {t.shape[1]}), got {tuple(Wt.shape)}")
-    Mt = as_tensor(centered_class_means(t, yt, C), "M")
+    Mt = as_tensor(centered_class_means(t, _Labels(yt, C), C), "M")
     nw, nm = torch.linalg.matrix_norm(Wt), torch.linalg.matrix_norm(Mt)
     if float(nw.detach()) == 0 or float(nm.detach()) == 0:
         raise ValueError("W or the centred class means are all zeros; NC3 is undefined")
@@ -583,6 +609,10 @@ def nc_metrics(H: Any, y: Any, W: Any, b: Any = None, C: int | None = None) -> d
     ({prf:ref}`def-nc-properties`); all are 0 at exact Neural Collapse.
     """
     C = C if C is not None else (W.shape[0] if hasattr(W, "shape") else None)
+    t = _features(H)
+    yt, C = _labels(y, t.shape[0], C, t.device)
+    y = _Labels(yt, C)  # validated once for the four metrics
+    H = t if is_torch(H) else H
     return {
         "nc1": nc1(H, y, C),
         "nc2_means": nc2(H, y, C),
@@ -658,3 +688,149 @@ def explore_collapse(C: int = 10, noise: float = 0.1, batch_size: int = 100, n_p
         "C": C, "noise": float(noise), "batch_size": batch_size, "n": int(H.shape[0]),
         "theory_mir": nc_mir(C), "full": full, "batches": batches, "nc": nc_metrics(H, y, M),
     }
+
+
+# ----------------------------------------------------------------------------- perturbation bound
+def fannes_audenaert(T: Any, D: int):
+    """Continuity modulus of the von Neumann entropy: :math:`f_D(T) = T\\log(D-1) + h(T)`.
+
+    For density matrices of dimension :math:`D` at trace distance :math:`\\tfrac12\\lVert\\rho-\\sigma\\rVert_1
+    \\le T`, :math:`|S(\\rho) - S(\\sigma)| \\le f_D(T)` (Audenaert, 2007), with :math:`h` the binary entropy.
+    Made non-decreasing: :math:`f_D(T) = \\log D` for :math:`T \\ge 1 - 1/D` (used in {prf:ref}`thm-nc-perturbation`).
+
+    Parameters
+    ----------
+    T : float or array_like
+        Trace-distance bounds, >= 0.
+    D : int
+        Dimension, >= 2.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        For negative or non-finite ``T`` or ``D < 2``.
+    """
+    D = check_positive_int(D, "D", minimum=2)
+    t = np.asarray(T, dtype=np.float64)
+    if t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError("T must be finite and >= 0")
+    tc = np.clip(t, 0.0, 1.0 - 1.0 / D)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where((tc > 0) & (tc < 1), -tc * np.log(np.where(tc > 0, tc, 1.0))
+                     - (1 - tc) * np.log(np.where(tc < 1, 1 - tc, 1.0)), 0.0)
+    out = np.where(t >= 1.0 - 1.0 / D, math.log(D), tc * math.log(D - 1) + h)
+    return float(out) if out.ndim == 0 else out
+
+
+def _trace_distance_to_etf(G: np.ndarray) -> float:
+    """:math:`\\tfrac12\\lVert G/C - G^*/C\\rVert_1` for a C x C cosine Gram matrix, :math:`G^*` the ETF's."""
+    C = G.shape[0]
+    Gs = (C / (C - 1)) * (np.eye(C) - 1.0 / C)
+    return 0.5 * float(np.abs(np.linalg.eigvalsh((G - Gs) / C)).sum())
+
+
+def collapse_deviations(H: Any, y: Any, W: Any) -> dict[str, float]:
+    """Distances from collapse that control MIR and HDR ({prf:ref}`thm-nc-perturbation`).
+
+    With unit rows :math:`\\hat w_c`, :math:`\\hat\\mu_c` of the heads and of the centred class means
+    :math:`\\mu_c - \\mu_G`, and :math:`\\hat h_i` of the centred features :math:`h_i - \\mu_G`:
+
+    * ``eps_W``, ``eps_M`` -- trace distances :math:`\\tfrac12\\lVert \\hat G/C - G^*/C\\rVert_1` of the cosine Gram
+      matrices of the heads and of the centred class means from the simplex ETF's (NC2, and NC3 through the heads);
+    * ``nu`` -- the root-mean-square angular spread :math:`\\bigl(\\frac1n\\sum_i\\lVert\\hat h_i -
+      \\hat\\mu_{y_i}\\rVert^2\\bigr)^{1/2}` (NC1 of directions).
+
+    Parameters
+    ----------
+    H : array_like, shape (n, d)
+    y : array_like of int, shape (n,)
+    W : array_like, shape (C, d)
+
+    Returns
+    -------
+    dict
+        ``eps_W``, ``eps_M``, ``nu`` (floats), ``C`` and ``n``.
+
+    Raises
+    ------
+    ValueError
+        For bad input, a class without samples, or a zero centred feature, class mean or head.
+    """
+    t = _features(H).detach().double().cpu()
+    Wt = _features(W, "W").detach().double().cpu()
+    yt, C = _labels(y, t.shape[0], Wt.shape[0], t.device)
+    if Wt.shape != (C, t.shape[1]):
+        raise ValueError(f"W must have shape (C, d) = ({C}, {t.shape[1]}), got {tuple(Wt.shape)}")
+    Hc = (t - t.mean(0, keepdim=True)).numpy()
+    M = as_tensor(centered_class_means(t, yt, C), "M").numpy()
+    Wn = Wt.numpy()
+
+    def unit(A, what):
+        nrm = np.linalg.norm(A, axis=1, keepdims=True)
+        if np.any(nrm == 0):
+            raise ValueError(f"a {what} is zero; its direction is undefined")
+        return A / nrm
+
+    Mh, Wh, Hh = unit(M, "centred class mean"), unit(Wn, "head"), unit(Hc, "centred feature")
+    yn = yt.cpu().numpy()
+    nu = float(np.sqrt(np.mean(np.sum((Hh - Mh[yn]) ** 2, axis=1))))
+    return {"eps_W": _trace_distance_to_etf(Wh @ Wh.T), "eps_M": _trace_distance_to_etf(Mh @ Mh.T),
+            "nu": nu, "C": C, "n": int(t.shape[0])}
+
+
+def mir_perturbation_bound(eps_W: Any, eps_M: Any, C: int, nu: Any = 0.0, D: int | None = None) -> dict[str, Any]:
+    """Bounds of {prf:ref}`thm-nc-perturbation` on how far MIR and HDR are from their collapse values.
+
+    With :math:`\\varepsilon_1 = \\varepsilon_M + \\nu` (features), :math:`\\varepsilon_2 = \\varepsilon_W` (heads),
+    :math:`f = f_D` of :func:`fannes_audenaert`, :math:`H^* = \\log(C-1)`, :math:`\\Delta_H = \\max_k f(\\varepsilon_k)`:
+
+    .. math::
+        |\\mathrm I - \\mathrm I_{NC}| \\le \\Delta_I = f(\\varepsilon_1) + f(\\varepsilon_2) + f(\\varepsilon_1 + \\varepsilon_2),\\quad
+        |\\mathrm{MIR} - \\mathrm{MIR}_{NC}| \\le \\frac{\\Delta_I + \\mathrm{MIR}_{NC}\\,\\Delta_H}{H^* - \\Delta_H},\\quad
+        \\mathrm{HDR} \\le \\frac{f(\\varepsilon_1) + f(\\varepsilon_2)}{H^* - \\Delta_H}
+
+    (ratios are ``inf`` when :math:`\\Delta_H \\ge H^*`). Class level: ``nu = 0``, ``D = C``; sample level
+    (balanced classes): ``nu`` from :func:`collapse_deviations` and ``D = n``.
+
+    Parameters
+    ----------
+    eps_W, eps_M : float or array_like
+        Trace distances of the heads' and the centred class means' cosine Gram matrices from the ETF's.
+    C : int
+        Number of classes, >= 3.
+    nu : float or array_like
+        Angular within-class spread (0 at class level).
+    D : int, optional
+        Dimension of the Gram matrices (default ``C``).
+
+    Returns
+    -------
+    dict
+        ``entropy`` (bound on each :math:`|H_k - H^*|`), ``mi``, ``mir``, ``hdr`` (floats or arrays).
+
+    Raises
+    ------
+    ValueError
+        For negative or non-finite deviations, ``C < 3`` or ``D < 2``.
+    """
+    C = _check_C(C)
+    D = C if D is None else check_positive_int(D, "D", minimum=2)
+    arrs = [np.asarray(v, dtype=np.float64) for v in (eps_W, eps_M, nu)]
+    for name, a in zip(("eps_W", "eps_M", "nu"), arrs):
+        if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a < 0):
+            raise ValueError(f"{name} must be finite and >= 0")
+    e2, e1 = arrs[0], arrs[1] + arrs[2]
+    f1, f2, f12 = fannes_audenaert(e1, D), fannes_audenaert(e2, D), fannes_audenaert(e1 + e2, D)
+    dH = np.maximum(f1, f2)
+    dI = f1 + f2 + f12
+    Hs = math.log(C - 1)
+    den = Hs - dH
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mir_b = np.where(den > 0, (dI + nc_mir(C) * dH) / np.where(den > 0, den, 1.0), np.inf)
+        hdr_b = np.where(den > 0, (f1 + f2) / np.where(den > 0, den, 1.0), np.inf)
+    conv = (lambda v: float(v) if np.ndim(v) == 0 else v)
+    return {"entropy": conv(dH), "mi": conv(dI), "mir": conv(mir_b), "hdr": conv(hdr_b)}
