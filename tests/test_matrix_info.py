@@ -442,3 +442,17 @@ def test_zero_rows_option():
     s = mi.information_summary(Z, Z + 1, zero_rows="drop")
     r = mi.information_summary(Z[1:], Z[1:] + 1)
     assert all(abs(s[k] - r[k]) < 1e-12 for k in r)
+
+
+def test_elementwise_product_variant_is_basis_dependent():
+    from mylib.information import collapse as nc
+    vals = [mi.elementwise_product_mir(nc.simplex_etf(10, 10, seed=r), nc.simplex_etf(10, 10, seed=r))["MIR"]
+            for r in range(5)]
+    assert min(vals) > 1.0 and max(vals) - min(vals) > 1e-3  # above 1, and depends on the rotation
+    M = nc.simplex_etf(10, 10, seed=0)
+    assert abs(mi.mir(M, M) - nc.nc_mir(10)) < 1e-12  # the matrix MIR does not
+    # with the joint entropy of G1 o G2 it would be the matrix MIR: the variant differs from it
+    s = mi.elementwise_product_mir(M, M)
+    assert abs(s["H12"] - mi.joint_entropy(M, M)) > 1e-3
+    with pytest.raises(ValueError, match="same shape"):
+        mi.elementwise_product_mir(np.ones((3, 2)), np.ones((3, 3)))

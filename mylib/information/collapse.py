@@ -239,7 +239,22 @@ def simplex_etf(C: int, d: int, seed: int | None = 0) -> np.ndarray:
 
 
 def etf_gram(C: int) -> np.ndarray:
-    """Gram matrix of a simplex ETF, :math:`\\tfrac{C}{C-1}(I - \\tfrac1C \\mathbf 1\\mathbf 1^\\top)` ({prf:ref}`def-nc-etf`)."""
+    """Gram matrix of a simplex ETF, :math:`\\tfrac{C}{C-1}(I - \\tfrac1C \\mathbf 1\\mathbf 1^\\top)` ({prf:ref}`def-nc-etf`).
+
+    Parameters
+    ----------
+    C : int
+        Number of classes, >= 2.
+
+    Returns
+    -------
+    numpy.ndarray, shape (C, C)
+
+    Raises
+    ------
+    ValueError
+        If ``C < 2`` or not an integer.
+    """
     C = _check_C(C, minimum=2, what="a simplex ETF")
     return (C / (C - 1)) * (np.eye(C) - np.full((C, C), 1.0 / C))
 
@@ -248,6 +263,20 @@ def nc_entropy(C):
     """Matrix entropy of a simplex ETF (class or balanced sample level): :math:`\\log(C-1)`.
 
     Part of {prf:ref}`thm-nc-mir`. Accepts an int (returns float) or an array of ints >= 3.
+
+    Parameters
+    ----------
+    C : int or array_like of int
+        Number of classes, each >= 3.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        For C < 3 or non-integer C.
     """
     c, scalar = _C_values(C)
     out = np.log(c - 1)
@@ -260,6 +289,20 @@ def nc_joint_entropy(C):
     .. math:: H_{12} = \\frac{\\log(C-1)}{C-1} - \\frac{C-2}{C-1}\\log\\frac{C-2}{(C-1)^2},
 
     from the eigenvalue :math:`1/(C-1)` (once) and :math:`(C-2)/(C-1)^2` (``C - 1`` times).
+
+    Parameters
+    ----------
+    C : int or array_like of int
+        Number of classes, each >= 3.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        For C < 3 or non-integer C.
     """
     c, scalar = _C_values(C)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -272,6 +315,22 @@ def nc_mutual_information(C):
     """Matrix mutual information under Neural Collapse ({prf:ref}`thm-nc-mir`).
 
     .. math:: I = \\frac{\\log(C-1) + (C-2)\\log(C-2)}{C-1}.
+
+    Parameters
+    ----------
+    C : int or array_like of int
+        Number of classes, each >= 3.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Below :math:`\\log(C-1)` for every C, the supremum over collapsed configurations being
+        :math:`\\log C` ({prf:ref}`thm-mi-supremum`).
+
+    Raises
+    ------
+    ValueError
+        For C < 3 or non-integer C.
     """
     c, scalar = _C_values(C)
     out = (np.log(c - 1) + (c - 2) * np.log(np.maximum(c - 2, 1))) / (c - 1)
@@ -314,6 +373,20 @@ def nc_one_minus_mir(C):
 
     .. math:: 1 - \\mathrm{MIR}(C) = \\frac{(C-2)\\log\\bigl(1 + \\tfrac{1}{C-2}\\bigr)}{(C-1)\\log(C-1)}
        \\sim \\frac{1}{C\\log C}.
+
+    Parameters
+    ----------
+    C : int or array_like of int
+        Number of classes, each >= 3.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        For C < 3 or non-integer C.
     """
     c, scalar = _C_values(C)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -323,7 +396,22 @@ def nc_one_minus_mir(C):
 
 
 def nc_hdr(C):
-    """Closed-form HDR under Neural Collapse: 0 for every C >= 3 ({prf:ref}`thm-nc-mir`)."""
+    """Closed-form HDR under Neural Collapse: 0 for every C >= 3 ({prf:ref}`thm-nc-mir`).
+
+    Parameters
+    ----------
+    C : int or array_like of int
+        Number of classes, each >= 3.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        For C < 3 or non-integer C.
+    """
     c, scalar = _C_values(C)
     out = np.zeros_like(c)
     return float(out[0]) if scalar else out
@@ -339,6 +427,22 @@ def nc_shifted_entropy(C, shift):
     .. math:: H(s) = -a\log a - (1-a)\log\frac{1-a}{C-1}.
 
     ``shift = 0`` gives :math:`\log(C-1)` ({prf:ref}`thm-nc-mir`).
+
+    Parameters
+    ----------
+    C : int
+        Number of classes, >= 3.
+    shift : float or array_like
+        Offset norms :math:`s \ge 0`.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        For C < 3, or a negative or non-finite shift.
     """
     C = _check_C(C)
     s = np.asarray(shift, dtype=np.float64)
@@ -359,6 +463,22 @@ def nc_shifted_hdr(C, shift):
 
     zero only at ``shift = 0`` and at the one other shift where :math:`H(s) = \log(C-1)`
     ({prf:ref}`rem-nc-centring`).
+
+    Parameters
+    ----------
+    C : int
+        Number of classes, >= 3.
+    shift : float or array_like
+        Offset norms :math:`s \ge 0`.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        As :func:`nc_shifted_entropy`.
     """
     H = np.asarray(nc_shifted_entropy(C, shift))
     H0 = math.log(C - 1)
@@ -373,6 +493,21 @@ def nc_shift_crossing(C) -> float:
     :math:`h` the binary entropy) is concave in :math:`a`, so :math:`h(a) = a\log(C-1)` has exactly one root
     :math:`a^*\in(0,1)`; returns :math:`s^* = \sqrt{a^*/(1-a^*)}`, the one nonzero offset at which
     :func:`nc_shifted_hdr` vanishes ({prf:ref}`rem-nc-centring`).
+
+    Parameters
+    ----------
+    C : int
+        Number of classes, >= 3.
+
+    Returns
+    -------
+    float
+        :math:`s^* > 0`.
+
+    Raises
+    ------
+    ValueError
+        For C < 3.
     """
     from scipy.optimize import brentq
 
@@ -394,6 +529,26 @@ def class_means(H: Any, y: Any, C: int | None = None):
     ------
     ValueError
         For bad features/labels, mismatched lengths, or a class in ``0..C-1`` with no sample.
+
+    Implements the :math:`\\mu_c` of {prf:ref}`def-nc-properties`.
+
+    Parameters
+    ----------
+    H : array_like or torch.Tensor, shape (n, d)
+        Features.
+    y : array_like or torch.Tensor of int, shape (n,)
+        Labels in ``0..C-1``.
+    C : int, optional
+        Number of classes (default: largest label + 1).
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor, shape (C, d)
+
+    Raises
+    ------
+    TypeError
+        For complex features or labels.
     """
     t = _features(H)
     yt, C = _labels(y, t.shape[0], C, t.device)
@@ -406,7 +561,27 @@ def class_means(H: Any, y: Any, C: int | None = None):
 
 
 def center_rows(X: Any, mean: Any = None):
-    """Subtract a mean row: :math:`x_i - \\bar x` with :math:`\\bar x` the row mean (or ``mean``)."""
+    """Subtract a mean row: :math:`x_i - \\bar x` with :math:`\\bar x` the row mean (or ``mean``).
+
+    Used for the centring of {prf:ref}`asm-nc-exact` (c) and {prf:ref}`rem-nc-centring`.
+
+    Parameters
+    ----------
+    X : array_like or torch.Tensor, shape (n, d)
+    mean : array_like, shape (d,), optional
+        The row to subtract (default: the mean row of ``X``).
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor, shape (n, d)
+
+    Raises
+    ------
+    ValueError
+        For bad input or a ``mean`` of the wrong length.
+    TypeError
+        For complex input.
+    """
     t = _features(X, "X")
     if mean is None:
         m = t.mean(dim=0, keepdim=True)
@@ -422,6 +597,20 @@ def centered_class_means(H: Any, y: Any, C: int | None = None):
     """Centred class means :math:`\\tilde M = [\\mu_c - \\mu_G]_c`, :math:`\\mu_G` the global feature mean.
 
     This is the :math:`\\tilde M` of {prf:ref}`def-nc-properties` (Papyan et al.'s convention).
+
+    Parameters
+    ----------
+    H, y, C :
+        As :func:`class_means`.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor, shape (C, d)
+
+    Raises
+    ------
+    ValueError
+        As :func:`class_means`.
     """
     t = _features(H)
     M = as_tensor(class_means(t, y, C), "M")
@@ -468,6 +657,22 @@ def orthogonal_rows(n: int, d: int, seed: int = 0) -> np.ndarray:
 
     The near-orthogonal counterexample of {prf:ref}`rem-nc-mir-not-sufficient`: two such
     representations give MIR = 1 and HDR = 0 without any class structure.
+
+    Parameters
+    ----------
+    n, d : int
+        Rows and dimension, ``d >= n``.
+    seed : int
+        Non-negative seed of the Haar sampler (:func:`mylib.linalg.haar_orthonormal`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, d)
+
+    Raises
+    ------
+    ValueError
+        If ``d < n``, sizes are not positive integers, or ``seed`` is negative.
     """
     n = check_positive_int(n, "n")
     d = check_positive_int(d, "d")
@@ -485,6 +690,19 @@ def etf_distance(X: Any):
 
     where :math:`\\lVert I - \\mathbf 1\\mathbf 1^\\top/C\\rVert_F = \\sqrt{C-1}`. Zero exactly when
     the rows are a scaled simplex ETF (NC2 of {prf:ref}`def-nc-properties`); at most 2.
+
+    Parameters
+    ----------
+    X : array_like or torch.Tensor, shape (C, d)
+
+    Returns
+    -------
+    float or torch.Tensor
+
+    Raises
+    ------
+    ValueError
+        For fewer than 2 rows or an all-zero ``X``.
     """
     t = _features(X, "X")
     C = t.shape[0]
@@ -516,6 +734,16 @@ def nc1(H: Any, y: Any, C: int | None = None):
     ------
     ValueError
         For bad input, a class without samples, or :math:`\\Sigma_B = 0` (all class means equal).
+
+    Parameters
+    ----------
+    H : array_like or torch.Tensor, shape (n, d)
+    y : array_like or torch.Tensor of int, shape (n,)
+    C : int, optional
+
+    Returns
+    -------
+    float or torch.Tensor
     """
     t = _features(H)
     yt, C = _labels(y, t.shape[0], C, t.device)
@@ -536,6 +764,23 @@ def nc2(X: Any, y: Any = None, C: int | None = None):
     With labels: :func:`etf_distance` of the centred class means :math:`\\tilde M` of features
     ``X``; without labels: :func:`etf_distance` of the rows of ``X`` (e.g. the heads ``W``, used
     uncentred as in Papyan et al.). Implements NC2 of {prf:ref}`def-nc-properties`.
+
+    Parameters
+    ----------
+    X : array_like or torch.Tensor
+        Features (n, d) with labels ``y``, or class vectors (C, d) without.
+    y : array_like of int, optional
+    C : int, optional
+
+    Returns
+    -------
+    float or torch.Tensor
+        Between 0 and 2.
+
+    Raises
+    ------
+    ValueError
+        As :func:`etf_distance` and :func:`class_means`.
     """
     if y is None:
         return etf_distance(X)
@@ -549,6 +794,22 @@ def nc3(W: Any, H: Any, y: Any, C: int | None = None):
 
     Implements NC3 of {prf:ref}`def-nc-properties`; ``W`` has one row per class (C, d), ``H``
     the features (n, d) with labels ``y``. Between 0 (self-dual) and 4.
+
+    Parameters
+    ----------
+    W : array_like or torch.Tensor, shape (C, d)
+    H : array_like or torch.Tensor, shape (n, d)
+    y : array_like of int, shape (n,)
+    C : int, optional
+
+    Returns
+    -------
+    float or torch.Tensor
+
+    Raises
+    ------
+    ValueError
+        For a ``W`` of the wrong shape, bad labels, or all-zero ``W`` or centred class means.
     """
     Wt = _features(W, "W", like=H if is_torch(H) else None)
     t = _features(H, like=Wt if is_torch(W) else None)
@@ -575,6 +836,19 @@ def nc4(H: Any, W: Any, b: Any = None, means: Any = None, y: Any = None):
     -------
     float or torch.Tensor
         Disagreement rate in [0, 1] (not differentiable).
+
+    Parameters
+    ----------
+    H : array_like or torch.Tensor, shape (n, d)
+    W : array_like or torch.Tensor, shape (C, d)
+    b : array_like, shape (C,), optional
+    means : array_like, shape (C, d), optional
+    y : array_like of int, shape (n,), optional
+
+    Raises
+    ------
+    ValueError
+        For mismatched shapes, or when neither ``means`` nor ``y`` is given.
     """
     t = _features(H)
     Wt = _features(W, "W", like=t).to(dtype=t.dtype, device=t.device)
@@ -607,6 +881,24 @@ def nc_metrics(H: Any, y: Any, W: Any, b: Any = None, C: int | None = None) -> d
 
     Returns a dict with keys ``nc1``, ``nc2_means``, ``nc2_heads``, ``nc3``, ``nc4``
     ({prf:ref}`def-nc-properties`); all are 0 at exact Neural Collapse.
+
+    Parameters
+    ----------
+    H : array_like or torch.Tensor, shape (n, d)
+    y : array_like of int, shape (n,)
+        Validated once for all four metrics.
+    W : array_like or torch.Tensor, shape (C, d)
+    b : array_like, shape (C,), optional
+    C : int, optional
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ValueError
+        As the individual metrics.
     """
     C = C if C is not None else (W.shape[0] if hasattr(W, "shape") else None)
     t = _features(H)
@@ -636,6 +928,20 @@ def batch_information(Z1: Any, Z2: Any, batch_size: int, n_batches: int, seed: i
     dict
         ``"MIR"``, ``"HDR"``, ``"MI"``, ``"H1"``, ``"H2"``: float arrays of length ``n_batches``
         (NaN where a batch has zero entropy, e.g. a single class).
+
+    Parameters
+    ----------
+    Z1, Z2 : array_like or torch.Tensor, shape (n, d1) and (n, d2)
+    batch_size : int
+        Rows per batch, 2 <= ``batch_size`` <= n.
+    n_batches : int
+    seed : int
+    method : {"auto", "gram", "fast"}
+
+    Raises
+    ------
+    ValueError
+        For different numbers of rows or bad sizes.
     """
     t1 = _features(Z1, "Z1")
     t2 = _features(Z2, "Z2", like=t1 if is_torch(Z1) else None)
@@ -660,7 +966,24 @@ def batch_information(Z1: Any, Z2: Any, batch_size: int, n_batches: int, seed: i
 # ----------------------------------------------------------------------------- notebook helpers
 def class_grid(n_values: int, C_max: int, C_min: int = 3) -> np.ndarray:
     """Integers from ``C_min`` to ``C_max``: all of them if ``n_values`` covers the range, else about
-    ``n_values`` log-spaced ones (always including both ends)."""
+    ``n_values`` log-spaced ones (always including both ends).
+
+    Parameters
+    ----------
+    n_values : int
+        About this many values (>= 2).
+    C_max, C_min : int
+        Range, ``3 <= C_min <= C_max``.
+
+    Returns
+    -------
+    numpy.ndarray of int
+
+    Raises
+    ------
+    ValueError
+        For bad sizes.
+    """
     n_values = check_positive_int(n_values, "n_values", minimum=2)
     C_min = _check_C(C_min)
     C_max = check_positive_int(C_max, "C_max", minimum=C_min)
@@ -678,6 +1001,21 @@ def explore_collapse(C: int = 10, noise: float = 0.1, batch_size: int = 100, n_p
     (:func:`nc_mir`), the full-sample MIR/HDR of features vs heads of their labels, the MIR/HDR of
     ``n_batches`` random mini-batches of ``batch_size`` rows (:func:`batch_information`), and the
     NC1-NC4 metrics (:func:`nc_metrics`).
+
+    Parameters
+    ----------
+    C, noise, batch_size, n_per_class, d, n_batches, seed :
+        The setting (see :func:`collapsed_features` and :func:`batch_information`).
+
+    Returns
+    -------
+    dict
+        ``C``, ``noise``, ``batch_size``, ``n``, ``theory_mir``, ``full``, ``batches``, ``nc``.
+
+    Raises
+    ------
+    ValueError
+        For C < 3 or bad sizes.
     """
     C = _check_C(C)
     H, y, M = collapsed_features(C, n_per_class, max(d, C - 1), noise=noise, seed=seed)

@@ -58,6 +58,7 @@ __all__ = [
     "ZERO_ROWS",
     "SlowPathWarning",
     "check_real",
+    "elementwise_product_mir",
 ]
 
 #: What :func:`information_summary` does with all-zero rows: raise, or leave them out (no host synchronisation).
@@ -162,9 +163,14 @@ def normalize_rows(Z: Any, name: str = "Z"):
 
     Raises
     ------
+    TypeError
+        For complex input.
     ValueError
         If ``Z`` is not 2-D, is empty, contains NaN/inf, or has an all-zero row (which has no
         direction and cannot be normalised).
+
+    The normalisation of {prf:ref}`def-mi-entropy`; rows are scaled by their largest entry first, so
+    that float32 rows of size 1e20 or 1e-25 are normalised correctly instead of overflowing or underflowing.
     """
     t = _prepare(Z, name)
     out = _normalize(t, name)
@@ -455,6 +461,13 @@ def gram_spectrum(Z: Any, method: str = "auto"):
     Returns
     -------
     numpy.ndarray or torch.Tensor, shape (min(n, d),) or (n,)
+
+    Raises
+    ------
+    TypeError
+        For complex input.
+    ValueError
+        For NaN/inf, non-2-D or empty input, an all-zero row, or an unknown ``method``.
     """
     _check_method(method)
     t = _prepare(Z, "Z")
@@ -471,10 +484,23 @@ def entropy_of_spectrum(p: Any):
 
     Raises
     ------
+    TypeError
+        For complex input.
     ValueError
         If ``p`` is not 1-D, is empty, has NaN/inf or negative entries below ``-1e-12``, or does
         not sum to 1 within ``1e-8`` (``1e-5`` below float64).
+
+    Parameters
+    ----------
+    p : array_like or torch.Tensor, shape (k,)
+        Eigenvalues of a trace-one PSD matrix.
+
+    Returns
+    -------
+    float or torch.Tensor
+        A Python float for numpy input, a 0-d tensor for torch input.
     """
+    check_real(p, "p")
     t = as_tensor(p, "p", ndim=1)
     if float(t.detach().min()) < -1e-12:
         raise ValueError("p must be non-negative (eigenvalues of a PSD matrix)")
@@ -511,6 +537,8 @@ def matrix_entropy(Z: Any, method: str = "auto"):
 
     Raises
     ------
+    TypeError
+        For complex input.
     ValueError
         For NaN/inf, non-2-D or empty input, an all-zero row, or an unknown ``method``.
 
@@ -531,6 +559,17 @@ def joint_entropy(Z1: Any, Z2: Any, method: str = "auto"):
     Implements the joint term of {prf:ref}`def-mi-mutual-information`: the entropy of
     :math:`(G_1\\circ G_2)/n` (Hadamard product of the cosine Gram matrices, unit diagonal).
     See :func:`mutual_information` for parameters and the fast path.
+
+    Returns
+    -------
+    float or torch.Tensor
+
+    Raises
+    ------
+    TypeError
+        For complex input.
+    ValueError
+        As :func:`mutual_information`.
     """
     out, numpy_out = _summary(Z1, Z2, method)
     return to_output(out["H12"], numpy_out)
@@ -563,6 +602,8 @@ def mutual_information(Z1: Any, Z2: Any, method: str = "auto"):
 
     Raises
     ------
+    TypeError
+        For complex input.
     ValueError
         For NaN/inf, non-2-D or empty input, an all-zero row, different numbers of rows, or an
         unknown ``method``.
@@ -579,9 +620,21 @@ def mir(Z1: Any, Z2: Any, method: str = "auto"):
 
     Raises
     ------
+    TypeError
+        For complex input.
     ValueError
         As :func:`mutual_information`, and when :math:`\\min(H_1, H_2) = 0` (all rows of one
         input parallel), where the ratio is undefined.
+
+    Parameters
+    ----------
+    Z1, Z2 : array_like or torch.Tensor, shape (n, d1) and (n, d2)
+    method : {"auto", "gram", "fast"}
+        As :func:`mutual_information`.
+
+    Returns
+    -------
+    float or torch.Tensor
     """
     out, numpy_out = _summary(Z1, Z2, method)
     _check_nonzero_entropy(out["H1"], out["H2"], "min")
@@ -595,8 +648,19 @@ def hdr(Z1: Any, Z2: Any, method: str = "auto"):
 
     Raises
     ------
+    TypeError
+        For complex input.
     ValueError
         As :func:`matrix_entropy`, for different numbers of rows, and when both entropies are 0.
+
+    Parameters
+    ----------
+    Z1, Z2 : array_like or torch.Tensor, shape (n, d1) and (n, d2)
+    method : {"auto", "gram", "fast"}
+
+    Returns
+    -------
+    float or torch.Tensor
     """
     _check_method(method)
     t1, t2, numpy_out = _pair(Z1, Z2)
@@ -607,7 +671,24 @@ def hdr(Z1: Any, Z2: Any, method: str = "auto"):
 
 
 def effective_rank(Z: Any, method: str = "auto"):
-    """Effective rank :math:`\\exp H(Z)` ({prf:ref}`def-mi-entropy`), between 1 and :math:`\\min(n,d)`."""
+    """Effective rank :math:`\\exp H(Z)` ({prf:ref}`def-mi-entropy`), between 1 and :math:`\\min(n,d)`.
+
+    Parameters
+    ----------
+    Z : array_like or torch.Tensor, shape (n, d)
+    method : {"auto", "gram", "fast"}
+
+    Returns
+    -------
+    float or torch.Tensor
+
+    Raises
+    ------
+    TypeError
+        For complex input.
+    ValueError
+        As :func:`matrix_entropy`.
+    """
     _check_method(method)
     t = _prepare(Z, "Z")
     return to_output(torch.exp(_Reduced.of(t, "Z", method).entropy), not is_torch(Z))
@@ -665,4 +746,42 @@ def information_summary(Z1: Any, Z2: Any, method: str = "auto", *, zero_rows: st
     # safe denominators, so that the branch torch.where does not take has no 0/0 in its gradient
     out["MIR"] = torch.where(ok_lo, MI / torch.where(ok_lo, lo, torch.ones_like(lo)), nan)
     out["HDR"] = torch.where(ok_hi, torch.abs(H1 - H2) / torch.where(ok_hi, hi, torch.ones_like(hi)), nan)
+    return {k: to_output(v, numpy_out) for k, v in out.items()}
+
+
+def elementwise_product_mir(Z1: Any, Z2: Any) -> dict[str, Any]:
+    """MIR with the joint entropy of :math:`\\operatorname{normalize}(\\hat z^{(1)}_i \\odot \\hat z^{(2)}_i)`
+    instead of :math:`G_1\\circ G_2` -- the variant of a public implementation ({prf:ref}`rem-mi-elementwise`).
+
+    The entrywise product of two feature vectors depends on the coordinate basis, so this "joint entropy" is not
+    the entropy of :math:`G_1\\circ G_2` (:func:`joint_entropy`) and changes when both representations are rotated
+    by the same orthogonal matrix; the resulting ratio can exceed 1 (e.g. at a rotated simplex ETF with
+    self-dual heads). Provided so that the book can show the difference; not used elsewhere.
+
+    Parameters
+    ----------
+    Z1, Z2 : array_like or torch.Tensor, shape (n, d)
+        Same shape (the entrywise product needs the same dimension).
+
+    Returns
+    -------
+    dict
+        ``H1``, ``H2``, ``H12`` (entropy of the normalised entrywise products), ``MI`` and ``MIR``.
+
+    Raises
+    ------
+    TypeError
+        For complex input.
+    ValueError
+        For different shapes, bad input, or a zero row (also a zero entrywise product).
+    """
+    t1, t2, numpy_out = _pair(Z1, Z2)
+    if t1.shape != t2.shape:
+        raise ValueError(f"Z1 and Z2 must have the same shape for an entrywise product, got {tuple(t1.shape)} "
+                         f"and {tuple(t2.shape)}")
+    a, b = _Reduced.of(t1, "Z1", "gram"), _Reduced.of(t2, "Z2", "gram")
+    c = _Reduced.of(a.zn * b.zn, "Z1 * Z2", "gram")
+    H1, H2, H12 = a.entropy, b.entropy, c.entropy
+    MI = H1 + H2 - H12
+    out = {"H1": H1, "H2": H2, "H12": H12, "MI": MI, "MIR": MI / torch.minimum(H1, H2)}
     return {k: to_output(v, numpy_out) for k, v in out.items()}
