@@ -190,6 +190,8 @@ def train_ufm(C: int, n_per_class: int, d: int, steps: int, lr: float = 1.0, wei
 def balanced_subset(data: TensorData, per_class: int | None = None) -> TensorData:
     """The first ``per_class`` samples of each class (in the data's order), classes sorted.
 
+    Balance is assumption (b) of {prf:ref}`asm-nc-exact`, which the sample-level closed form needs.
+
     Parameters
     ----------
     data : mylib.data.TensorData
@@ -293,7 +295,7 @@ def train_terminal_network(model: str = "mlp", width: int = 32, depth: int = 2, 
 
 
 def terminal_values(history: dict[str, Any]) -> dict[str, float]:
-    """The last record of a run: the MIR gaps :math:`|\\mathrm{MIR} - \\mathrm{MIR}_{NC}(C)|` and the HDRs.
+    """The last record of a run ({prf:ref}`thm-nc-mir`): the MIR gaps :math:`|\\mathrm{MIR} - \\mathrm{MIR}_{NC}(C)|` and the HDRs.
 
     Parameters
     ----------
