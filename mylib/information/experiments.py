@@ -817,7 +817,9 @@ def grokking_phases(history: Mapping[str, Any], train_threshold: float = 0.99,
         paper places the HDR spike; ``hdr_median_after_memorized``; ``mir_batch_start``,
         ``mir_batch_at_memorized``, ``mir_batch_plateau_peak`` (largest between memorisation and
         the jump, or the end) and ``mir_batch_plateau_low`` (smallest after that peak and before
-        the jump), when ``mir_batch`` is present.
+        the jump), when ``mir_batch`` is present; ``loss_spikes``, the number of evaluations after
+        memorisation at which the training loss exceeds 10 times its previous value (Adam's
+        "slingshot" instabilities), when ``train_loss`` is present.
     """
     step = np.asarray(history["step"], dtype=float)
     tr = np.asarray(history["train_acc"], dtype=float)
@@ -835,6 +837,9 @@ def grokking_phases(history: Mapping[str, Any], train_threshold: float = 0.99,
         k = np.nanargmax(np.where(after, hdr, -np.inf))
         out["hdr_peak_after_memorized"], out["hdr_max_after_memorized"] = float(step[k]), float(hdr[k])
         out["hdr_median_after_memorized"] = float(np.nanmedian(hdr[after]))
+        if "train_loss" in history:
+            loss = np.asarray(history["train_loss"], dtype=float)
+            out["loss_spikes"] = int(np.sum(after[1:] & (loss[1:] > 10 * loss[:-1])))
         g_after = np.where(after[1:], gain, -np.inf)
         out["jump"] = float(step[1:][np.argmax(g_after)]) if np.isfinite(g_after).any() else math.nan
     else:
