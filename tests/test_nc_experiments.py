@@ -12,7 +12,7 @@ import torch.nn.functional as F
 import mylib
 from mylib.information import collapse, matrix_info
 from mylib.information import experiments as E
-from mylib.nn import training as T  # T: the training module (no task count in this file)
+from mylib.nn import training as nn
 from mylib.data import TensorData
 
 CPU = torch.device("cpu")
@@ -69,14 +69,14 @@ def test_minibatch_information_skips_degenerate_batches_and_validates():
 # ----------------------------------------------------------------------------- hooks
 def _collapsed_context(C=5, n_per_class=12, d=8):
     H, y, M = collapse.collapsed_features(C, n_per_class, d, seed=2)
-    model = T.MLP(3, C, width=d)
+    model = nn.MLP(3, C, width=d)
     with torch.no_grad():
         model.fc.weight.copy_(torch.tensor(M, dtype=torch.float32))
         model.fc.bias.zero_()
     feats = torch.tensor(H, dtype=torch.float32)
     labels = torch.tensor(y)
     data = TensorData(torch.zeros(len(y), 3), labels)
-    return T.EpochContext(model, 1, data, data, feats, feats @ model.fc.weight.T, labels), C
+    return nn.EpochContext(model, 1, data, data, feats, feats @ model.fc.weight.T, labels), C
 
 
 def test_information_hook_at_neural_collapse():
@@ -93,7 +93,7 @@ def test_information_hook_at_neural_collapse():
     assert out0["zero_rows"] == 3 and np.isfinite(out0["mir"])
     capped = E.information_hook(batch_size=20, max_samples=30)(ctx)
     ref = matrix_info.information_summary(ctx.test_features[3:33].double(),
-                                          T.head_rows(ctx.model, ctx.test_labels[3:33]).detach().double())
+                                          nn.head_rows(ctx.model, ctx.test_labels[3:33]).detach().double())
     assert capped["mir"] == pytest.approx(float(ref["MIR"]))
 
 
@@ -121,7 +121,7 @@ def test_correlations():
 # ----------------------------------------------------------------------------- information losses
 def test_info_regularized_loss_formula_and_gradients():
     torch.manual_seed(0)
-    model = T.MLP(4, 3, width=6)
+    model = nn.MLP(4, 3, width=6)
     x, y = torch.randn(16, 4), torch.arange(16) % 3
     z = model.features(x)
     logits = model.fc(z)
@@ -215,11 +215,11 @@ def test_barrier():
 def test_interpolation_path_endpoints_are_the_two_networks():
     ds = E.load_dataset("digits")
     torch.manual_seed(0)
-    a, b = T.MLP(64, 10, width=8), T.MLP(64, 10, width=8)
-    path = E.interpolation_path(T.MLP(64, 10, width=8), a.state_dict(), b.state_dict(), [0.0, 0.5, 1.0], ds,
+    a, b = nn.MLP(64, 10, width=8), nn.MLP(64, 10, width=8)
+    path = E.interpolation_path(nn.MLP(64, 10, width=8), a.state_dict(), b.state_dict(), [0.0, 0.5, 1.0], ds,
                                 reset_bn=False)
     for end, net in ((0, a), (-1, b)):
-        ev = T.evaluate(net, ds.test)
+        ev = nn.evaluate(net, ds.test)
         assert path["test_acc"][end] == pytest.approx(ev["acc"])
         assert path["test_loss"][end] == pytest.approx(ev["loss"], rel=1e-6)
 
@@ -325,13 +325,13 @@ def test_barrier_of_a_path_sees_a_broken_midpoint():
     """A path from a network to itself has no barrier; a path through an inverted head has one (the mutation)."""
     ds = E.load_dataset("digits")
     torch.manual_seed(0)
-    net = T.MLP(64, 10, width=16)
-    T.fit(net, ds.train, None, T.TrainConfig(epochs=3, lr=0.05), device=CPU, show_progress=False)
+    net = nn.MLP(64, 10, width=16)
+    nn.fit(net, ds.train, None, nn.TrainConfig(epochs=3, lr=0.05), device=CPU, show_progress=False)
     sd = {k: v.clone() for k, v in net.state_dict().items()}
-    flat = E.interpolation_path(T.MLP(64, 10, width=16), sd, sd, [0.0, 0.5, 1.0], ds, reset_bn=False)
+    flat = E.interpolation_path(nn.MLP(64, 10, width=16), sd, sd, [0.0, 0.5, 1.0], ds, reset_bn=False)
     assert E.barrier(flat["test_acc"]) == 0.0 and flat["test_acc"][0] > 0.5
     broken = {k: (-3 * v if k.startswith("fc.") else v) for k, v in sd.items()}  # midpoint head: -w
-    path = E.interpolation_path(T.MLP(64, 10, width=16), sd, broken, [0.0, 0.5, 1.0], ds, reset_bn=False)
+    path = E.interpolation_path(nn.MLP(64, 10, width=16), sd, broken, [0.0, 0.5, 1.0], ds, reset_bn=False)
     line_mid = 0.5 * (path["test_acc"][0] + path["test_acc"][2])
     assert E.barrier(path["test_acc"]) == pytest.approx(line_mid - path["test_acc"][1])
     assert E.barrier(path["test_acc"]) > 0.2
@@ -340,7 +340,7 @@ def test_barrier_of_a_path_sees_a_broken_midpoint():
 # ----------------------------------------------------------------------------- pruning
 def test_magnitude_prune_removes_the_smallest_weights_globally():
     torch.manual_seed(0)
-    net = T.MLP(6, 3, width=5, depth=1)
+    net = nn.MLP(6, 3, width=5, depth=1)
     before = {k: v.clone() for k, v in net.state_dict().items()}
     E.magnitude_prune(net, 0.4)
     ws = [k for k in before if k.endswith("weight")]
@@ -373,7 +373,7 @@ def _fake_cifar_dataset(C, n=8, size=32):
     g = torch.Generator().manual_seed(C)
     mk = lambda: TensorData(torch.randint(0, 256, (n, 3, size, size), generator=g, dtype=torch.uint8),
                             torch.arange(n) % C)
-    return E.Dataset(f"fake{C}", mk(), mk(), C, T.cifar_transform(True), T.cifar_transform(False))
+    return E.Dataset(f"fake{C}", mk(), mk(), C, nn.cifar_transform(True), nn.cifar_transform(False))
 
 
 def test_full_profile_paths_run_one_step_on_tiny_stand_ins(tmp_path, monkeypatch):
