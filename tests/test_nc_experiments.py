@@ -190,7 +190,8 @@ def test_grokking_phases_on_a_synthetic_history():
     ph = E.grokking_phases(h)
     assert (ph["mir_batch_plateau_peak"], ph["mir_batch_plateau_low"]) == (0.5, 0.3)
     h["train_loss"] = np.array([2.0, 1.0, 0.1, 0.01, 0.5, 0.01, 0.2, 0.01, 0.001, 0.02])
-    assert E.grokking_phases(h)["loss_spikes"] == 3  # x50 at step 40, x20 at 60 and at 90
+    ph = E.grokking_phases(h)
+    assert ph["loss_spikes"] == 3 and ph["first_loss_spike"] == 40.0  # x50 at step 40, x20 at 60 and at 90
     h["test_acc"] = np.zeros(10)
     assert math.isnan(E.grokking_phases(h)["generalized"])
 

@@ -48,7 +48,8 @@ from ..runtime import get_device, run_dir, seed_everything
 
 __all__ = [
     "DATASETS", "Dataset", "load_dataset", "make_model", "minibatch_information", "information_hook",
-    "collapse_hook", "correlations", "terminal_start", "phase_correlations", "run_training_dynamics",
+    "collapse_hook", "correlations", "terminal_start", "phase_correlations", "DYNAMICS_SERIES",
+    "run_training_dynamics",
     "info_regularized_loss", "LOSS_METHODS", "run_info_losses", "paired_ci", "run_grokking",
     "run_grokking_seeds", "grokking_phases", "interpolation_path", "barrier", "run_mode_connectivity",
     "barrier_spread", "magnitude_prune", "sparsity_of", "run_pruning",
@@ -811,7 +812,8 @@ def grokking_phases(history: Mapping[str, Any], train_threshold: float = 0.99,
         ``memorized``: first step with train accuracy >= ``train_threshold``; ``generalized``: first
         step with test accuracy >= ``test_threshold``; ``delay = generalized - memorized``;
         ``steepest_gain``: the step that ends the largest increase of test accuracy between two
-        evaluations; ``jump``: the same after memorisation (the grokking jump); ``mir_peak``/
+        evaluations; ``jump``: the same among the rises that start at or after memorisation (the grokking
+        jump); ``mir_peak``/
         ``hdr_peak``: steps of the largest test MIR/HDR; ``hdr_peak_after_memorized`` and
         ``hdr_max_after_memorized``: step and value of the largest HDR after memorisation, where the
         paper places the HDR spike; ``hdr_median_after_memorized``; ``mir_batch_start``,
@@ -819,7 +821,8 @@ def grokking_phases(history: Mapping[str, Any], train_threshold: float = 0.99,
         the jump, or the end) and ``mir_batch_plateau_low`` (smallest after that peak and before
         the jump), when ``mir_batch`` is present; ``loss_spikes``, the number of evaluations after
         memorisation at which the training loss exceeds 10 times its previous value (Adam's
-        "slingshot" instabilities), when ``train_loss`` is present.
+        "slingshot" instabilities), and ``first_loss_spike``, the step of the first, when
+        ``train_loss`` is present.
     """
     step = np.asarray(history["step"], dtype=float)
     tr = np.asarray(history["train_acc"], dtype=float)
@@ -839,8 +842,10 @@ def grokking_phases(history: Mapping[str, Any], train_threshold: float = 0.99,
         out["hdr_median_after_memorized"] = float(np.nanmedian(hdr[after]))
         if "train_loss" in history:
             loss = np.asarray(history["train_loss"], dtype=float)
-            out["loss_spikes"] = int(np.sum(after[1:] & (loss[1:] > 10 * loss[:-1])))
-        g_after = np.where(after[1:], gain, -np.inf)
+            spike = after[1:] & (loss[1:] > 10 * loss[:-1])
+            out["loss_spikes"] = int(spike.sum())
+            out["first_loss_spike"] = float(step[1:][np.argmax(spike)]) if spike.any() else math.nan
+        g_after = np.where(after[:-1], gain, -np.inf)  # rises that start at or after memorisation
         out["jump"] = float(step[1:][np.argmax(g_after)]) if np.isfinite(g_after).any() else math.nan
     else:
         out.update(hdr_peak_after_memorized=math.nan, hdr_max_after_memorized=math.nan,
@@ -896,7 +901,9 @@ def barrier(values: Any, higher_is_better: bool = True) -> float:
 @torch.no_grad()
 def interpolation_path(model: torch.nn.Module, state_a: dict, state_b: dict, alphas: Sequence[float],
                        ds: Dataset, reset_bn: bool = True, batch_size: int = 1024) -> dict[str, np.ndarray]:
-    """Evaluate :math:`\\theta(\\alpha) = (1-\\alpha)\\theta_A + \\alpha\\theta_B` along ``alphas`` ({prf:ref}`def-nce-barrier`).
+    """Evaluate :math:`\\theta(\\alpha) = (1-\\alpha)\\theta_A + \\alpha\\theta_B` along ``alphas``.
+
+    The path of {prf:ref}`def-nce-barrier`.
 
     Parameters
     ----------
