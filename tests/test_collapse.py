@@ -87,6 +87,7 @@ def test_theorem_class_level(C):
     assert abs(s["H12"] - nc.nc_joint_entropy(C)) <= 1e-9
 
 
+@pytest.mark.filterwarnings("ignore::mylib.information.matrix_info.SlowPathWarning")  # exactness at every size
 @pytest.mark.parametrize("C,k", [(3, 1), (3, 2), (3, 7), (4, 5), (5, 3), (10, 2), (10, 10), (16, 20), (25, 4),
                                  (50, 3), (80, 12)])
 def test_theorem_sample_level(C, k):

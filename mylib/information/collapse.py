@@ -966,7 +966,8 @@ def batch_information(Z1: Any, Z2: Any, batch_size: int, n_batches: int, seed: i
 # ----------------------------------------------------------------------------- notebook helpers
 def class_grid(n_values: int, C_max: int, C_min: int = 3) -> np.ndarray:
     """Integers from ``C_min`` to ``C_max``: all of them if ``n_values`` covers the range, else about
-    ``n_values`` log-spaced ones (always including both ends).
+    ``n_values`` log-spaced ones (always including both ends); the values of C at which the verification
+    notebook checks {prf:ref}`thm-nc-mir`.
 
     Parameters
     ----------
@@ -994,7 +995,8 @@ def class_grid(n_values: int, C_max: int, C_min: int = 3) -> np.ndarray:
 
 def explore_collapse(C: int = 10, noise: float = 0.1, batch_size: int = 100, n_per_class: int = 50,
                      d: int = 64, n_batches: int = 20, seed: int = 0) -> dict[str, Any]:
-    """Everything the interactive explorer of the verification notebook shows, for one setting.
+    """Everything the interactive explorer of the verification notebook shows, for one setting
+    ({prf:ref}`thm-nc-mir`, {prf:ref}`rem-nc-batch`).
 
     Features are :func:`collapsed_features` (``C`` classes, ``n_per_class`` each, noise ``noise``),
     the heads are the exact ETF (self-dual with the noiseless means). Returns the theorem's MIR

@@ -85,6 +85,8 @@ def _check_method(method: Any) -> str:
 def check_real(x: Any, name: str) -> None:
     """Raise TypeError if ``x`` is a complex array or tensor (its imaginary part would be dropped silently).
 
+    The quantities of {prf:ref}`def-mi-entropy` are defined for real representations.
+
     Parameters
     ----------
     x : array_like or torch.Tensor

@@ -234,7 +234,8 @@ def train_terminal_network(model: str = "mlp", width: int = 32, depth: int = 2, 
     The recipe: a balanced training set (:func:`balanced_subset` of :func:`mylib.data.load_digits_split`), features
     of width ``width`` :math:`\\ge C - 1`, full-batch gradient descent with momentum (``batch_size=None``), weight
     decay ``weight_decay`` on every parameter and a cosine learning-rate schedule from ``lr`` to 0 over ``epochs``
-    steps, so that the last steps refine the collapsed configuration instead of jumping around it. Every
+    steps, so that the last steps refine the configuration instead of jumping around it. It tests how close a real
+    network gets to the values of {prf:ref}`thm-nc-mir` and checks {prf:ref}`thm-nc-perturbation`. Every
     ``eval_every`` epochs :func:`collapse_history_record` is evaluated on the eval-mode training features.
 
     Parameters
