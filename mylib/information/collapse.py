@@ -325,7 +325,7 @@ def nc_mutual_information(C):
     -------
     float or numpy.ndarray
         Below :math:`\\log(C-1)` for every C, the supremum over collapsed configurations being
-        :math:`\\log C` ({prf:ref}`thm-mi-supremum`).
+        :math:`\\log C` ({prf:ref}`thm-nc-info-sup`).
 
     Raises
     ------
