@@ -587,8 +587,9 @@ def info_regularized_loss(lam_mi: float = 0.0, lam_hdr: float = 0.0, label_smoot
     on each mini-batch, with :math:`Z` the batch features, :math:`W_y` the head rows of their
     labels, :math:`H` the matrix entropy and :math:`I` the matrix mutual information
     ({prf:ref}`def-mi-mutual-information`). The MI term does *not* push towards Neural Collapse:
-    its supremum is :math:`\\log C`, reached by orthogonal class directions (MIR = 1), above the
-    simplex-ETF value :math:`\\mathrm{I}_{\\mathrm{NC}}` ({prf:ref}`thm-nc-info-sup`); the HDR term
+    over class-determined configurations its supremum is :math:`\\log C`, reached by balanced,
+    mutually orthogonal class directions (MIR = 1), above the simplex-ETF value
+    :math:`\\mathrm{I}_{\\mathrm{NC}}` ({prf:ref}`thm-nc-info-sup`); the HDR term
     is zero at the ETF and at every configuration whose two entropies agree. Gradients flow into
     both the features and the head. All-zero feature rows (a ReLU network can produce them) are
     left out of the information terms, without a host synchronisation.
