@@ -151,9 +151,31 @@ class Dataset:
 def load_dataset(name: str, seed: int = 0, root: str = "data", download: bool = True) -> Dataset:
     """Load one of :data:`DATASETS`.
 
-    ``"digits"`` (flat 64-d) and ``"digits_image"`` (1x8x8) are scikit-learn's bundled digits,
-    split with ``seed``; ``"cifar10"``/``"cifar100"`` need torchvision and a download (full
-    profile), and fail here with an ImportError/RuntimeError that says how to get them.
+    Parameters
+    ----------
+    name : str
+        ``"digits"`` (flat 64-d) and ``"digits_image"`` (1x8x8) are scikit-learn's bundled digits;
+        ``"cifar10"``/``"cifar100"`` need torchvision and a download (full profile).
+    seed : int
+        Seed of the stratified digits split (ignored for CIFAR, whose test set is fixed).
+    root : str
+        Where CIFAR is stored or downloaded.
+    download : bool
+        Allow the CIFAR download.
+
+    Returns
+    -------
+    Dataset
+        Train and test tensors, the number of classes and the batch transforms (CIFAR only).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    ImportError
+        For CIFAR without torchvision.
+    RuntimeError
+        When CIFAR cannot be loaded; the message says how to get it.
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid: {DATASETS}")
@@ -173,7 +195,26 @@ def load_dataset(name: str, seed: int = 0, root: str = "data", download: bool = 
 
 
 def make_model(name: str, dataset: Dataset, **kwargs: Any) -> torch.nn.Module:
-    """Build model ``name`` (``"mlp"``, ``"cnn"``, ``"wrn-28-2"``, ``"wrn-28-8"``) sized for ``dataset``."""
+    """Build model ``name`` sized for ``dataset`` (input shape and number of classes).
+
+    Parameters
+    ----------
+    name : {"mlp", "cnn", "wrn-28-2", "wrn-28-8"}
+        :class:`mylib.nn.MLP`, :class:`mylib.nn.SmallCNN` or the Wide ResNets of the full profile.
+    dataset : Dataset
+    **kwargs
+        Passed to the model (e.g. ``width``, ``depth``).
+
+    Returns
+    -------
+    torch.nn.Module
+        A model with ``features(x)`` and a linear head ``fc``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    """
     C = dataset.num_classes
     if name == "mlp":
         return nn.MLP(int(np.prod(dataset.train.x.shape[1:])), C, **kwargs)
