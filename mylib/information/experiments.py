@@ -110,7 +110,7 @@ profiles.register(
                weight_decay=5e-4, smoothing=(0.0, 0.1, 0.2), n_alphas=11, n_pairs=3, spawn_epochs=0,
                reset_bn=False, independent_control=True,
                amp=False, channels_last=False, **_PAPER_TRAIN),
-    full=dict(dataset="cifar10", model="wrn-28-2", model_kwargs={}, epochs=200, lr=0.03,
+    full=dict(dataset="cifar10", model="wrn-28-2", model_kwargs={}, epochs=100, lr=0.03,
               weight_decay=_WD["cifar10"], smoothing=(0.0, 0.1, 0.2), n_alphas=21, n_pairs=3, spawn_epochs=0,
               reset_bn=True, independent_control=True,
               amp=True, channels_last=True, **_PAPER_TRAIN),
