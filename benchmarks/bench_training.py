@@ -45,16 +45,17 @@ def full_profile_work() -> dict[str, list[tuple[str, float]]]:
     los = mylib.get_config("part1_info_losses", "full")
     lmc = mylib.get_config("part1_mode_connectivity", "full")
     grk = mylib.get_config("part1_grokking", "full")
+    prn = mylib.get_config("part1_pruning", "full")
     ccl = mylib.get_config("part2_seq_cifar10", "full")
     per_task = CIFAR_TRAIN // 5
     ccl_epochs = ccl.first_epochs + 4 * ccl.epochs  # 5 tasks: the first longer
     return {
-        "part1_training_dynamics": [(r["model"], r["epochs"] * CIFAR_TRAIN) for r in dyn.runs],
-        "part1_info_losses": [(d["model"], len(los.methods) * los.n_seeds * los.epochs * CIFAR_TRAIN)
+        "part1_training_dynamics": [(r["model"], dyn.n_seeds * r["epochs"] * CIFAR_TRAIN) for r in dyn.runs],
+        "part1_info_losses": [(d["model"], len(los.methods) * los.n_runs * los.epochs * CIFAR_TRAIN)
                               for d in los.datasets],
-        "part1_mode_connectivity": [(lmc.model, (2 * len(lmc.smoothing) + int(lmc.independent_control))
-                                     * lmc.epochs * CIFAR_TRAIN)],
-        "part1_grokking": [("transformer", grk.steps * round(grk.train_fraction * grk.p ** 2))],
+        "part1_mode_connectivity": [(lmc.model, lmc.n_pairs * len(lmc.smoothing) * (2 + int(lmc.independent_control))
+                                     * lmc.epochs * CIFAR_TRAIN), (prn.model, prn.n_seeds * prn.epochs * CIFAR_TRAIN)],
+        "part1_grokking": [("transformer", grk.n_seeds * grk.steps * round(grk.train_fraction * grk.p ** 2))],
         "part2_seq_cifar10": [("resnet18", len(ccl.buffer_sizes) * 2 * len(ccl.seeds) * ccl_epochs
                                * 2 * (per_task + max(ccl.buffer_sizes)))],  # two views; Co2L and CILA
     }

@@ -87,6 +87,7 @@ def test_theorem_class_level(C):
     assert abs(s["H12"] - nc.nc_joint_entropy(C)) <= 1e-9
 
 
+@pytest.mark.filterwarnings("ignore::mylib.information.matrix_info.SlowPathWarning")  # exactness at every size
 @pytest.mark.parametrize("C,k", [(3, 1), (3, 2), (3, 7), (4, 5), (5, 3), (10, 2), (10, 10), (16, 20), (25, 4),
                                  (50, 3), (80, 12)])
 def test_theorem_sample_level(C, k):
@@ -293,3 +294,106 @@ def test_profiles_registered():
     assert smoke.C_max == full.C_max == 1000 and full.n_C >= smoke.n_C
     with pytest.raises(ValueError, match="unknown profile"):
         mylib.get_config("part1_nc_verification", "huge")
+
+
+# ----------------------------------------------------------------------------- issue 11/15 additions
+def test_simplex_etf_seed_validation_and_bit_identity():
+    with pytest.raises(ValueError, match="seed"):
+        nc.simplex_etf(4, 5, seed=-1)
+    with pytest.raises(ValueError, match="seed"):
+        nc.orthogonal_rows(3, 5, seed=-2)
+    # same arithmetic as before the shared Haar sampler: QR of a Gaussian with the signs of diag(R)
+    rng = np.random.default_rng(7)
+    Q, R = np.linalg.qr(rng.standard_normal((6, 3)))
+    Q = Q * np.sign(np.diag(R))[None, :]
+    M = nc.simplex_etf(4, 6, seed=7)
+    assert np.array_equal(M, nc.simplex_etf(4, 6, seed=None)[:, :3] @ Q.T)
+    Q2, R2 = np.linalg.qr(np.random.default_rng(3).standard_normal((8, 5)))
+    assert np.array_equal(nc.orthogonal_rows(5, 8, seed=3), (Q2 * np.sign(np.diag(R2))[None, :]).T)
+
+
+def test_complex_features_and_labels_are_type_errors():
+    H, y, M = nc.collapsed_features(3, 2, 3)
+    with pytest.raises(TypeError, match="H is complex"):
+        nc.nc1(H + 1j, y)
+    with pytest.raises(TypeError, match="W is complex"):
+        nc.nc3(M + 0j, H, y)
+    with pytest.raises(TypeError, match="y is complex"):
+        nc.class_means(H, y + 0j)
+
+
+def test_nc_metrics_validates_labels_once(monkeypatch):
+    H, y, M = nc.collapsed_features(4, 3, 5, noise=0.1)
+    calls = []
+    orig = nc._labels
+
+    def counting(yy, *a, **k):
+        calls.append(isinstance(yy, nc._Labels))
+        return orig(yy, *a, **k)
+
+    monkeypatch.setattr(nc, "_labels", counting)
+    m = nc.nc_metrics(H, y, M)
+    assert calls.count(False) == 1  # the raw labels are checked once, the rest reuse them
+    monkeypatch.undo()
+    assert m == pytest.approx(nc.nc_metrics(H, y, M))
+
+
+def test_fannes_audenaert_is_a_valid_modulus():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        D = int(rng.integers(2, 7))
+        A, B = rng.standard_normal((D, D)), rng.standard_normal((D, D)) * rng.uniform(0, 1)
+        rho = A @ A.T / np.trace(A @ A.T)
+        sig = rho + 0.1 * (B @ B.T / np.trace(B @ B.T) - rho) * rng.uniform(0, 1)
+        T = 0.5 * np.abs(np.linalg.eigvalsh(rho - sig)).sum()
+        S = lambda r: float(-sum(p * np.log(p) for p in np.linalg.eigvalsh(r) if p > 0))
+        assert abs(S(rho) - S(sig)) <= nc.fannes_audenaert(T, D) + 1e-12
+    f = nc.fannes_audenaert(np.linspace(0, 1, 50), 5)
+    assert np.all(np.diff(f) >= -1e-15) and f[-1] == pytest.approx(np.log(5))
+    with pytest.raises(ValueError, match="T must be"):
+        nc.fannes_audenaert(-0.1, 3)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.01, 0.05, 0.2])
+def test_perturbation_bound_holds_on_noisy_etfs(sigma):
+    for rep in range(3):
+        H, y, M = nc.collapsed_features(6, 8, 10, noise=sigma, seed=rep)
+        W = M + sigma * np.random.default_rng(50 + rep).standard_normal(M.shape) / 4
+        dev = nc.collapse_deviations(H, y, W)
+        sc = mi.information_summary(nc.centered_class_means(H, y), W)
+        ss = mi.information_summary(nc.center_rows(H), W[y])
+        bc = nc.mir_perturbation_bound(dev["eps_W"], dev["eps_M"], 6)
+        bs = nc.mir_perturbation_bound(dev["eps_W"], dev["eps_M"], 6, nu=dev["nu"], D=len(y))
+        assert abs(sc["MIR"] - nc.nc_mir(6)) <= bc["mir"] + 1e-12 and sc["HDR"] <= bc["hdr"] + 1e-12
+        assert abs(ss["MIR"] - nc.nc_mir(6)) <= bs["mir"] + 1e-12 and ss["HDR"] <= bs["hdr"] + 1e-12
+        if sigma == 0:
+            assert bc["mir"] < 1e-12 and bs["hdr"] < 1e-12
+
+
+def test_perturbation_bound_needs_its_log_term():
+    """Sharpness, and the mutation that fails: mass t moved onto the ETF's null direction (uncentred means,
+    Gram (1 - t) G* + t 11^T, trace distance t) changes the entropy by h(t) - t log(C - 1), which a linear
+    modulus t log(C - 1) without the binary-entropy term h(t) does not bound."""
+    C = 5
+    Gs = (C / (C - 1)) * (np.eye(C) - 1.0 / C)
+    for t in (1e-4, 1e-3, 1e-2, 0.05):
+        G = (1 - t) * Gs + t * np.ones((C, C))
+        Z = np.linalg.cholesky(G)
+        eps = 0.5 * np.abs(np.linalg.eigvalsh((G - Gs) / C)).sum()
+        assert eps == pytest.approx(t, rel=1e-9)
+        dev = abs(mi.matrix_entropy(Z) - np.log(C - 1))
+        assert dev <= nc.fannes_audenaert(eps, C) + 1e-12
+        assert dev > eps * np.log(C - 1)  # the mutated (linear) modulus is violated
+        s = mi.information_summary(Z, nc.simplex_etf(C, C - 1, seed=None))
+        b = nc.mir_perturbation_bound(0.0, eps, C)
+        assert abs(s["MIR"] - nc.nc_mir(C)) <= b["mir"] and s["HDR"] <= b["hdr"]
+
+
+def test_perturbation_bound_errors():
+    with pytest.raises(ValueError, match="eps_W"):
+        nc.mir_perturbation_bound(-1.0, 0.0, 5)
+    with pytest.raises(ValueError, match="C"):
+        nc.mir_perturbation_bound(0.0, 0.0, 2)
+    H, y, M = nc.collapsed_features(3, 2, 3)
+    with pytest.raises(ValueError, match="head is zero"):
+        nc.collapse_deviations(H, y, np.vstack([M[:2], np.zeros(3)]))

@@ -87,6 +87,7 @@ SHAPES = [(5, 3, 2), (40, 3, 4), (64, 8, 8), (100, 10, 10), (200, 16, 5), (30, 5
           (300, 64, 3), (12, 1, 5)]
 
 
+@pytest.mark.filterwarnings("ignore::mylib.information.matrix_info.SlowPathWarning")  # exactness at every size
 @pytest.mark.parametrize("n,d1,d2", SHAPES)
 def test_fast_equals_gram_numpy(n, d1, d2):
     rng = np.random.default_rng(n * 1000 + d1 * 10 + d2)
@@ -142,6 +143,7 @@ def test_grouped_kronecker_path(monkeypatch, grouping):
         assert groups[0].shape[0] == C
 
 
+@pytest.mark.filterwarnings("ignore::mylib.information.matrix_info.SlowPathWarning")
 def test_fast_equals_gram_torch_float64():
     g = torch.Generator().manual_seed(3)
     for n, d1, d2 in [(80, 6, 3), (50, 70, 4), (120, 10, 10)]:
@@ -310,3 +312,147 @@ def test_other_errors():
     assert math.isnan(s["MIR"]) and s["HDR"] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="NaN or inf"):
         mi.matrix_entropy(torch.tensor([[1.0, float("nan")]]))
+
+
+# ----------------------------------------------------------------------------- float32 fast path, guards
+def _power_law_relu(n=3000, d=128, C=10, alpha=1.5, seed=0):
+    """ReLU features with a power-law spectrum (the case where a max(n, d) eps cutoff lost 97 of 128 directions)."""
+    from mylib.linalg import haar_orthonormal
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * (np.arange(1, d + 1) ** -alpha)[None, :]
+    X = np.maximum(X @ haar_orthonormal(d, d, seed + 1).T, 0.0)
+    y = rng.integers(0, C, n)
+    return X, rng.standard_normal((C, d))[y]
+
+
+def test_float32_fast_path_on_power_law_spectrum():
+    Z1, Z2 = _power_law_relu()
+    ref = mi.information_summary(Z1, Z2, method="fast")  # float64
+    s = mi.information_summary(torch.tensor(Z1, dtype=torch.float32), torch.tensor(Z2, dtype=torch.float32),
+                               method="fast")
+    assert s["MIR"].dtype == torch.float32
+    assert abs(float(s["MIR"]) - ref["MIR"]) <= 1e-4
+    assert abs(float(s["H12"]) - ref["H12"]) <= 1e-4
+    # the float32 d x d spectrum keeps every real direction here (the old cutoff kept 31 of 128)
+    red = mi._Reduced.of(torch.tensor(Z1, dtype=torch.float32), "Z1", "fast")
+    assert red.rank == 128
+
+
+def test_float32_power_law_fails_with_old_cutoff(monkeypatch):
+    """The mutation: the old cutoff lambda_max max(n, d) eps drops the tail and misses 1e-4 by far."""
+    Z1, Z2 = _power_law_relu()
+    ref = mi.information_summary(Z1, Z2, method="fast")
+    old = mi._rank_tol
+    monkeypatch.setattr(mi, "_rank_tol", lambda ev, size: old(ev, max(size, 3000)))
+    s = mi.information_summary(torch.tensor(Z1, dtype=torch.float32), torch.tensor(Z2, dtype=torch.float32),
+                               method="fast")
+    assert abs(float(s["MIR"]) - ref["MIR"]) > 1e-3
+
+
+def test_fast_warns_when_costlier_than_gram():
+    rng = np.random.default_rng(0)
+    Z1, Z2 = rng.standard_normal((60, 80)), rng.standard_normal((60, 30))  # k = 60 x 30 = 1800 >> n = 60
+    with pytest.warns(mi.SlowPathWarning, match="Kronecker dimension"):
+        mi.information_summary(Z1, Z2, method="fast")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the cheap case and auto stay silent
+        mi.information_summary(Z1, Z2, method="auto")
+        y = rng.integers(0, 5, 2000)
+        mi.information_summary(rng.standard_normal((2000, 16)), rng.standard_normal((5, 8))[y], method="fast")
+
+
+def _forbid_host_sync(monkeypatch):
+    """Make every tensor -> Python conversion raise (a stand-in for a GPU host synchronisation)."""
+    def boom(*args, **kwargs):
+        raise AssertionError("host synchronisation")
+    for name in ("item", "__float__", "__int__", "__bool__", "tolist", "__index__"):
+        monkeypatch.setattr(torch.Tensor, name, boom)
+
+
+def test_information_loss_path_has_no_host_sync(monkeypatch):
+    g = torch.Generator().manual_seed(0)
+    Z = torch.relu(torch.randn(64, 16, generator=g, dtype=torch.float64))
+    Z[3] = 0.0  # a dead ReLU row
+    W = torch.randn(10, 16, generator=g, dtype=torch.float64)[torch.arange(64) % 10]
+    Z.requires_grad_(True)
+    W.requires_grad_(True)
+    keep = torch.linalg.vector_norm(Z.detach(), dim=1) > 0
+    ref = mi.information_summary(Z.detach()[keep], W.detach()[keep], method="gram")
+    _forbid_host_sync(monkeypatch)
+    s = mi.information_summary(Z, W, method="gram", zero_rows="drop", check_finite=False)
+    (s["MI"] - s["H1"] + s["MIR"] + s["HDR"]).backward()
+    monkeypatch.undo()
+    for k in ref:
+        assert abs(float(s[k].detach()) - float(ref[k])) < 1e-10, k
+    assert bool(torch.isfinite(Z.grad).all()) and float(Z.grad[3].abs().sum()) == 0.0
+
+
+def test_host_sync_guard_catches_default_path(monkeypatch):
+    """The guard can fail: the default (validated) path scans for NaN and zero rows on the host."""
+    Z = torch.randn(20, 4, dtype=torch.float64)
+    _forbid_host_sync(monkeypatch)
+    with pytest.raises(AssertionError, match="host synchronisation"):
+        mi.information_summary(Z, Z + 1.0, method="gram")
+
+
+@pytest.mark.parametrize("dtype,scale", [(np.float32, 1e20), (np.float64, 1e155), (np.float32, 1e-25),
+                                         (np.float64, 1e-160)])
+def test_extreme_row_norms(dtype, scale):
+    rng = np.random.default_rng(2)
+    Z1, Z2 = rng.standard_normal((40, 6)), rng.standard_normal((40, 3))
+    ref = mi.information_summary(Z1, Z2)
+    for numpy_in in (True, False):
+        A = (Z1 * scale).astype(dtype)
+        B = Z2.astype(dtype)
+        if not numpy_in:
+            A, B = torch.from_numpy(A), torch.from_numpy(B)
+        s = mi.information_summary(A, B)
+        tol = 1e-4 if dtype == np.float32 else 1e-10
+        for k in ("H1", "H12", "MI", "MIR", "HDR"):
+            assert abs(float(s[k]) - ref[k]) < tol, (k, scale)
+        assert abs(float(mi.matrix_entropy(A)) - ref["H1"]) < tol
+
+
+@pytest.mark.parametrize("fn", [mi.matrix_entropy, mi.effective_rank, mi.gram_spectrum, mi.normalize_rows])
+def test_complex_input_is_type_error(fn):
+    Z = np.ones((5, 3)) + 1j * np.arange(15.0).reshape(5, 3)
+    with pytest.raises(TypeError, match="Z is complex"):
+        fn(Z)
+    with pytest.raises(TypeError, match="Z is complex"):
+        fn(torch.as_tensor(Z))
+
+
+def test_complex_pair_names_the_argument():
+    Z = np.random.default_rng(0).standard_normal((6, 3))
+    for f in (mi.mutual_information, mi.mir, mi.hdr, mi.joint_entropy, mi.information_summary):
+        with pytest.raises(TypeError, match="Z2 is complex"):
+            f(Z, Z + 1j)
+        with pytest.raises(TypeError, match="Z1 is complex"):
+            f(torch.as_tensor(Z + 0j), torch.as_tensor(Z))
+
+
+def test_zero_rows_option():
+    Z = np.random.default_rng(1).standard_normal((10, 3))
+    Z[0] = 0
+    with pytest.raises(ValueError, match="all-zero row"):
+        mi.information_summary(Z, Z + 1)
+    with pytest.raises(ValueError, match="zero_rows"):
+        mi.information_summary(Z, Z + 1, zero_rows="skip")
+    s = mi.information_summary(Z, Z + 1, zero_rows="drop")
+    r = mi.information_summary(Z[1:], Z[1:] + 1)
+    assert all(abs(s[k] - r[k]) < 1e-12 for k in r)
+
+
+def test_elementwise_product_variant_is_basis_dependent():
+    from mylib.information import collapse as nc
+    vals = [mi.elementwise_product_mir(nc.simplex_etf(10, 10, seed=r), nc.simplex_etf(10, 10, seed=r))["MIR"]
+            for r in range(5)]
+    assert min(vals) > 1.0 and max(vals) - min(vals) > 1e-3  # above 1, and depends on the rotation
+    M = nc.simplex_etf(10, 10, seed=0)
+    assert abs(mi.mir(M, M) - nc.nc_mir(10)) < 1e-12  # the matrix MIR does not
+    # with the joint entropy of G1 o G2 it would be the matrix MIR: the variant differs from it
+    s = mi.elementwise_product_mir(M, M)
+    assert abs(s["H12"] - mi.joint_entropy(M, M)) > 1e-3
+    with pytest.raises(ValueError, match="same shape"):
+        mi.elementwise_product_mir(np.ones((3, 2)), np.ones((3, 3)))

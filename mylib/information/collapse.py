@@ -25,7 +25,8 @@ import torch
 
 from .. import profiles
 from .._checks import as_tensor, check_nonnegative, check_positive_int, check_seed, is_torch, to_output
-from .matrix_info import information_summary
+from ..linalg import haar_orthonormal
+from .matrix_info import check_real, information_summary
 
 __all__ = [
     "simplex_etf",
@@ -53,6 +54,9 @@ __all__ = [
     "batch_information",
     "class_grid",
     "explore_collapse",
+    "fannes_audenaert",
+    "collapse_deviations",
+    "mir_perturbation_bound",
 ]
 
 # Sizes of the verification notebook (notebooks/part1_nc_verification.md).
@@ -116,8 +120,31 @@ def _C_values(C: Any) -> tuple[np.ndarray, bool]:
     return np.array([_check_C(c) for c in arr.ravel()], dtype=np.float64).reshape(arr.shape), False
 
 
+class _Labels:
+    """Labels already validated by :func:`_labels` (long tensor ``y`` on its device, class count ``C``).
+
+    Passing one to another function of this module skips a second validation (and its host syncs):
+    :func:`nc_metrics` validates once for NC1-NC4.
+    """
+
+    __slots__ = ("y", "C")
+
+    def __init__(self, y: torch.Tensor, C: int):
+        self.y, self.C = y, C
+
+
 def _labels(y: Any, n: int, C: int | None, device: torch.device) -> tuple[torch.Tensor, int]:
     """Validate integer labels of length ``n``; return them (long, on ``device``) and C."""
+    if isinstance(y, _Labels):
+        if y.y.shape[0] != n:
+            raise ValueError(f"features and labels must have the same number of rows, got {n} and {y.y.shape[0]}")
+        if C is not None and C != y.C:
+            C = check_positive_int(C, "C")
+            if C < y.C:
+                raise ValueError(f"labels go up to {y.C - 1} but C = {C}")
+            return y.y.to(device), C
+        return y.y.to(device), y.C
+    check_real(y, "y")
     if is_torch(y):
         yt = y.detach()
         if yt.ndim != 1:
@@ -153,6 +180,7 @@ def _labels(y: Any, n: int, C: int | None, device: torch.device) -> tuple[torch.
 
 
 def _features(H: Any, name: str = "H", like: torch.Tensor | None = None) -> torch.Tensor:
+    check_real(H, name)
     t = as_tensor(H, name, ndim=2)
     if like is not None and not is_torch(H):
         t = t.to(dtype=like.dtype, device=like.device)
@@ -177,8 +205,8 @@ def simplex_etf(C: int, d: int, seed: int | None = 0) -> np.ndarray:
     d : int
         Ambient dimension, at least ``C - 1``.
     seed : int or None
-        Seed of the random rotation; ``None`` gives the canonical embedding (first ``C - 1``
-        coordinates, zeros elsewhere).
+        Seed (non-negative) of the random rotation; ``None`` gives the canonical embedding (first
+        ``C - 1`` coordinates, zeros elsewhere).
 
     Returns
     -------
@@ -187,9 +215,11 @@ def simplex_etf(C: int, d: int, seed: int | None = 0) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``C < 2`` or ``d < C - 1``.
+        If ``C < 2``, ``d < C - 1`` or ``seed`` is not None or a non-negative integer.
     """
     C = _check_C(C, minimum=2, what="a simplex ETF")
+    if seed is not None:
+        seed = check_seed(seed)
     d = check_positive_int(d, "d")
     if d < C - 1:
         raise ValueError(f"a simplex ETF of C = {C} vectors needs d >= C - 1 = {C - 1}, got d = {d}")
@@ -205,14 +235,26 @@ def simplex_etf(C: int, d: int, seed: int | None = 0) -> np.ndarray:
         out = np.zeros((C, d))
         out[:, : C - 1] = coords
         return out
-    rng = np.random.default_rng(seed)
-    Q, R = np.linalg.qr(rng.standard_normal((d, C - 1)))
-    Q = Q * np.sign(np.diag(R))[None, :]  # Haar-distributed orthonormal columns
-    return coords @ Q.T
+    return coords @ haar_orthonormal(d, C - 1, seed).T  # Haar-distributed orthonormal columns
 
 
 def etf_gram(C: int) -> np.ndarray:
-    """Gram matrix of a simplex ETF, :math:`\\tfrac{C}{C-1}(I - \\tfrac1C \\mathbf 1\\mathbf 1^\\top)` ({prf:ref}`def-nc-etf`)."""
+    """Gram matrix of a simplex ETF, :math:`\\tfrac{C}{C-1}(I - \\tfrac1C \\mathbf 1\\mathbf 1^\\top)` ({prf:ref}`def-nc-etf`).
+
+    Parameters
+    ----------
+    C : int
+        Number of classes, >= 2.
+
+    Returns
+    -------
+    numpy.ndarray, shape (C, C)
+
+    Raises
+    ------
+    ValueError
+        If ``C < 2`` or not an integer.
+    """
     C = _check_C(C, minimum=2, what="a simplex ETF")
     return (C / (C - 1)) * (np.eye(C) - np.full((C, C), 1.0 / C))
 
@@ -221,6 +263,20 @@ def nc_entropy(C):
     """Matrix entropy of a simplex ETF (class or balanced sample level): :math:`\\log(C-1)`.
 
     Part of {prf:ref}`thm-nc-mir`. Accepts an int (returns float) or an array of ints >= 3.
+
+    Parameters
+    ----------
+    C : int or array_like of int
+        Number of classes, each >= 3.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        For C < 3 or non-integer C.
     """
     c, scalar = _C_values(C)
     out = np.log(c - 1)
@@ -233,6 +289,20 @@ def nc_joint_entropy(C):
     .. math:: H_{12} = \\frac{\\log(C-1)}{C-1} - \\frac{C-2}{C-1}\\log\\frac{C-2}{(C-1)^2},
 
     from the eigenvalue :math:`1/(C-1)` (once) and :math:`(C-2)/(C-1)^2` (``C - 1`` times).
+
+    Parameters
+    ----------
+    C : int or array_like of int
+        Number of classes, each >= 3.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        For C < 3 or non-integer C.
     """
     c, scalar = _C_values(C)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -245,6 +315,22 @@ def nc_mutual_information(C):
     """Matrix mutual information under Neural Collapse ({prf:ref}`thm-nc-mir`).
 
     .. math:: I = \\frac{\\log(C-1) + (C-2)\\log(C-2)}{C-1}.
+
+    Parameters
+    ----------
+    C : int or array_like of int
+        Number of classes, each >= 3.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Below :math:`\\log(C-1)` for every C, the supremum over collapsed configurations being
+        :math:`\\log C` ({prf:ref}`thm-nc-info-sup`).
+
+    Raises
+    ------
+    ValueError
+        For C < 3 or non-integer C.
     """
     c, scalar = _C_values(C)
     out = (np.log(c - 1) + (c - 2) * np.log(np.maximum(c - 2, 1))) / (c - 1)
@@ -287,6 +373,20 @@ def nc_one_minus_mir(C):
 
     .. math:: 1 - \\mathrm{MIR}(C) = \\frac{(C-2)\\log\\bigl(1 + \\tfrac{1}{C-2}\\bigr)}{(C-1)\\log(C-1)}
        \\sim \\frac{1}{C\\log C}.
+
+    Parameters
+    ----------
+    C : int or array_like of int
+        Number of classes, each >= 3.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        For C < 3 or non-integer C.
     """
     c, scalar = _C_values(C)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -296,7 +396,22 @@ def nc_one_minus_mir(C):
 
 
 def nc_hdr(C):
-    """Closed-form HDR under Neural Collapse: 0 for every C >= 3 ({prf:ref}`thm-nc-mir`)."""
+    """Closed-form HDR under Neural Collapse: 0 for every C >= 3 ({prf:ref}`thm-nc-mir`).
+
+    Parameters
+    ----------
+    C : int or array_like of int
+        Number of classes, each >= 3.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        For C < 3 or non-integer C.
+    """
     c, scalar = _C_values(C)
     out = np.zeros_like(c)
     return float(out[0]) if scalar else out
@@ -312,6 +427,22 @@ def nc_shifted_entropy(C, shift):
     .. math:: H(s) = -a\log a - (1-a)\log\frac{1-a}{C-1}.
 
     ``shift = 0`` gives :math:`\log(C-1)` ({prf:ref}`thm-nc-mir`).
+
+    Parameters
+    ----------
+    C : int
+        Number of classes, >= 3.
+    shift : float or array_like
+        Offset norms :math:`s \ge 0`.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        For C < 3, or a negative or non-finite shift.
     """
     C = _check_C(C)
     s = np.asarray(shift, dtype=np.float64)
@@ -332,6 +463,22 @@ def nc_shifted_hdr(C, shift):
 
     zero only at ``shift = 0`` and at the one other shift where :math:`H(s) = \log(C-1)`
     ({prf:ref}`rem-nc-centring`).
+
+    Parameters
+    ----------
+    C : int
+        Number of classes, >= 3.
+    shift : float or array_like
+        Offset norms :math:`s \ge 0`.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        As :func:`nc_shifted_entropy`.
     """
     H = np.asarray(nc_shifted_entropy(C, shift))
     H0 = math.log(C - 1)
@@ -346,6 +493,21 @@ def nc_shift_crossing(C) -> float:
     :math:`h` the binary entropy) is concave in :math:`a`, so :math:`h(a) = a\log(C-1)` has exactly one root
     :math:`a^*\in(0,1)`; returns :math:`s^* = \sqrt{a^*/(1-a^*)}`, the one nonzero offset at which
     :func:`nc_shifted_hdr` vanishes ({prf:ref}`rem-nc-centring`).
+
+    Parameters
+    ----------
+    C : int
+        Number of classes, >= 3.
+
+    Returns
+    -------
+    float
+        :math:`s^* > 0`.
+
+    Raises
+    ------
+    ValueError
+        For C < 3.
     """
     from scipy.optimize import brentq
 
@@ -367,6 +529,26 @@ def class_means(H: Any, y: Any, C: int | None = None):
     ------
     ValueError
         For bad features/labels, mismatched lengths, or a class in ``0..C-1`` with no sample.
+
+    Implements the :math:`\\mu_c` of {prf:ref}`def-nc-properties`.
+
+    Parameters
+    ----------
+    H : array_like or torch.Tensor, shape (n, d)
+        Features.
+    y : array_like or torch.Tensor of int, shape (n,)
+        Labels in ``0..C-1``.
+    C : int, optional
+        Number of classes (default: largest label + 1).
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor, shape (C, d)
+
+    Raises
+    ------
+    TypeError
+        For complex features or labels.
     """
     t = _features(H)
     yt, C = _labels(y, t.shape[0], C, t.device)
@@ -379,7 +561,27 @@ def class_means(H: Any, y: Any, C: int | None = None):
 
 
 def center_rows(X: Any, mean: Any = None):
-    """Subtract a mean row: :math:`x_i - \\bar x` with :math:`\\bar x` the row mean (or ``mean``)."""
+    """Subtract a mean row: :math:`x_i - \\bar x` with :math:`\\bar x` the row mean (or ``mean``).
+
+    Used for the centring of {prf:ref}`asm-nc-exact` (c) and {prf:ref}`rem-nc-centring`.
+
+    Parameters
+    ----------
+    X : array_like or torch.Tensor, shape (n, d)
+    mean : array_like, shape (d,), optional
+        The row to subtract (default: the mean row of ``X``).
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor, shape (n, d)
+
+    Raises
+    ------
+    ValueError
+        For bad input or a ``mean`` of the wrong length.
+    TypeError
+        For complex input.
+    """
     t = _features(X, "X")
     if mean is None:
         m = t.mean(dim=0, keepdim=True)
@@ -395,6 +597,20 @@ def centered_class_means(H: Any, y: Any, C: int | None = None):
     """Centred class means :math:`\\tilde M = [\\mu_c - \\mu_G]_c`, :math:`\\mu_G` the global feature mean.
 
     This is the :math:`\\tilde M` of {prf:ref}`def-nc-properties` (Papyan et al.'s convention).
+
+    Parameters
+    ----------
+    H, y, C :
+        As :func:`class_means`.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor, shape (C, d)
+
+    Raises
+    ------
+    ValueError
+        As :func:`class_means`.
     """
     t = _features(H)
     M = as_tensor(class_means(t, y, C), "M")
@@ -441,13 +657,28 @@ def orthogonal_rows(n: int, d: int, seed: int = 0) -> np.ndarray:
 
     The near-orthogonal counterexample of {prf:ref}`rem-nc-mir-not-sufficient`: two such
     representations give MIR = 1 and HDR = 0 without any class structure.
+
+    Parameters
+    ----------
+    n, d : int
+        Rows and dimension, ``d >= n``.
+    seed : int
+        Non-negative seed of the Haar sampler (:func:`mylib.linalg.haar_orthonormal`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, d)
+
+    Raises
+    ------
+    ValueError
+        If ``d < n``, sizes are not positive integers, or ``seed`` is negative.
     """
     n = check_positive_int(n, "n")
     d = check_positive_int(d, "d")
     if d < n:
         raise ValueError(f"n = {n} orthonormal rows need d >= n, got d = {d}")
-    Q, R = np.linalg.qr(np.random.default_rng(seed).standard_normal((d, n)))
-    return (Q * np.sign(np.diag(R))[None, :]).T
+    return haar_orthonormal(d, n, check_seed(seed)).T
 
 
 # ----------------------------------------------------------------------------- NC1-NC4
@@ -459,6 +690,19 @@ def etf_distance(X: Any):
 
     where :math:`\\lVert I - \\mathbf 1\\mathbf 1^\\top/C\\rVert_F = \\sqrt{C-1}`. Zero exactly when
     the rows are a scaled simplex ETF (NC2 of {prf:ref}`def-nc-properties`); at most 2.
+
+    Parameters
+    ----------
+    X : array_like or torch.Tensor, shape (C, d)
+
+    Returns
+    -------
+    float or torch.Tensor
+
+    Raises
+    ------
+    ValueError
+        For fewer than 2 rows or an all-zero ``X``.
     """
     t = _features(X, "X")
     C = t.shape[0]
@@ -490,10 +734,20 @@ def nc1(H: Any, y: Any, C: int | None = None):
     ------
     ValueError
         For bad input, a class without samples, or :math:`\\Sigma_B = 0` (all class means equal).
+
+    Parameters
+    ----------
+    H : array_like or torch.Tensor, shape (n, d)
+    y : array_like or torch.Tensor of int, shape (n,)
+    C : int, optional
+
+    Returns
+    -------
+    float or torch.Tensor
     """
     t = _features(H)
     yt, C = _labels(y, t.shape[0], C, t.device)
-    M = as_tensor(class_means(t, yt, C), "M")
+    M = as_tensor(class_means(t, _Labels(yt, C), C), "M")
     Mt = M - t.mean(dim=0, keepdim=True)
     U, s, Vh = torch.linalg.svd(Mt, full_matrices=False)
     keep = s > _pinv_rank_tol(s.detach(), tuple(Mt.shape))
@@ -510,6 +764,23 @@ def nc2(X: Any, y: Any = None, C: int | None = None):
     With labels: :func:`etf_distance` of the centred class means :math:`\\tilde M` of features
     ``X``; without labels: :func:`etf_distance` of the rows of ``X`` (e.g. the heads ``W``, used
     uncentred as in Papyan et al.). Implements NC2 of {prf:ref}`def-nc-properties`.
+
+    Parameters
+    ----------
+    X : array_like or torch.Tensor
+        Features (n, d) with labels ``y``, or class vectors (C, d) without.
+    y : array_like of int, optional
+    C : int, optional
+
+    Returns
+    -------
+    float or torch.Tensor
+        Between 0 and 2.
+
+    Raises
+    ------
+    ValueError
+        As :func:`etf_distance` and :func:`class_means`.
     """
     if y is None:
         return etf_distance(X)
@@ -523,13 +794,29 @@ def nc3(W: Any, H: Any, y: Any, C: int | None = None):
 
     Implements NC3 of {prf:ref}`def-nc-properties`; ``W`` has one row per class (C, d), ``H``
     the features (n, d) with labels ``y``. Between 0 (self-dual) and 4.
+
+    Parameters
+    ----------
+    W : array_like or torch.Tensor, shape (C, d)
+    H : array_like or torch.Tensor, shape (n, d)
+    y : array_like of int, shape (n,)
+    C : int, optional
+
+    Returns
+    -------
+    float or torch.Tensor
+
+    Raises
+    ------
+    ValueError
+        For a ``W`` of the wrong shape, bad labels, or all-zero ``W`` or centred class means.
     """
     Wt = _features(W, "W", like=H if is_torch(H) else None)
     t = _features(H, like=Wt if is_torch(W) else None)
     yt, C = _labels(y, t.shape[0], C if C is not None else Wt.shape[0], t.device)
     if Wt.shape != (C, t.shape[1]):
         raise ValueError(f"W must have shape (C, d) = ({C}, {t.shape[1]}), got {tuple(Wt.shape)}")
-    Mt = as_tensor(centered_class_means(t, yt, C), "M")
+    Mt = as_tensor(centered_class_means(t, _Labels(yt, C), C), "M")
     nw, nm = torch.linalg.matrix_norm(Wt), torch.linalg.matrix_norm(Mt)
     if float(nw.detach()) == 0 or float(nm.detach()) == 0:
         raise ValueError("W or the centred class means are all zeros; NC3 is undefined")
@@ -549,6 +836,19 @@ def nc4(H: Any, W: Any, b: Any = None, means: Any = None, y: Any = None):
     -------
     float or torch.Tensor
         Disagreement rate in [0, 1] (not differentiable).
+
+    Parameters
+    ----------
+    H : array_like or torch.Tensor, shape (n, d)
+    W : array_like or torch.Tensor, shape (C, d)
+    b : array_like, shape (C,), optional
+    means : array_like, shape (C, d), optional
+    y : array_like of int, shape (n,), optional
+
+    Raises
+    ------
+    ValueError
+        For mismatched shapes, or when neither ``means`` nor ``y`` is given.
     """
     t = _features(H)
     Wt = _features(W, "W", like=t).to(dtype=t.dtype, device=t.device)
@@ -581,8 +881,30 @@ def nc_metrics(H: Any, y: Any, W: Any, b: Any = None, C: int | None = None) -> d
 
     Returns a dict with keys ``nc1``, ``nc2_means``, ``nc2_heads``, ``nc3``, ``nc4``
     ({prf:ref}`def-nc-properties`); all are 0 at exact Neural Collapse.
+
+    Parameters
+    ----------
+    H : array_like or torch.Tensor, shape (n, d)
+    y : array_like of int, shape (n,)
+        Validated once for all four metrics.
+    W : array_like or torch.Tensor, shape (C, d)
+    b : array_like, shape (C,), optional
+    C : int, optional
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ValueError
+        As the individual metrics.
     """
     C = C if C is not None else (W.shape[0] if hasattr(W, "shape") else None)
+    t = _features(H)
+    yt, C = _labels(y, t.shape[0], C, t.device)
+    y = _Labels(yt, C)  # validated once for the four metrics
+    H = t if is_torch(H) else H
     return {
         "nc1": nc1(H, y, C),
         "nc2_means": nc2(H, y, C),
@@ -606,6 +928,20 @@ def batch_information(Z1: Any, Z2: Any, batch_size: int, n_batches: int, seed: i
     dict
         ``"MIR"``, ``"HDR"``, ``"MI"``, ``"H1"``, ``"H2"``: float arrays of length ``n_batches``
         (NaN where a batch has zero entropy, e.g. a single class).
+
+    Parameters
+    ----------
+    Z1, Z2 : array_like or torch.Tensor, shape (n, d1) and (n, d2)
+    batch_size : int
+        Rows per batch, 2 <= ``batch_size`` <= n.
+    n_batches : int
+    seed : int
+    method : {"auto", "gram", "fast"}
+
+    Raises
+    ------
+    ValueError
+        For different numbers of rows or bad sizes.
     """
     t1 = _features(Z1, "Z1")
     t2 = _features(Z2, "Z2", like=t1 if is_torch(Z1) else None)
@@ -630,7 +966,25 @@ def batch_information(Z1: Any, Z2: Any, batch_size: int, n_batches: int, seed: i
 # ----------------------------------------------------------------------------- notebook helpers
 def class_grid(n_values: int, C_max: int, C_min: int = 3) -> np.ndarray:
     """Integers from ``C_min`` to ``C_max``: all of them if ``n_values`` covers the range, else about
-    ``n_values`` log-spaced ones (always including both ends)."""
+    ``n_values`` log-spaced ones (always including both ends); the values of C at which the verification
+    notebook checks {prf:ref}`thm-nc-mir`.
+
+    Parameters
+    ----------
+    n_values : int
+        About this many values (>= 2).
+    C_max, C_min : int
+        Range, ``3 <= C_min <= C_max``.
+
+    Returns
+    -------
+    numpy.ndarray of int
+
+    Raises
+    ------
+    ValueError
+        For bad sizes.
+    """
     n_values = check_positive_int(n_values, "n_values", minimum=2)
     C_min = _check_C(C_min)
     C_max = check_positive_int(C_max, "C_max", minimum=C_min)
@@ -641,13 +995,29 @@ def class_grid(n_values: int, C_max: int, C_min: int = 3) -> np.ndarray:
 
 def explore_collapse(C: int = 10, noise: float = 0.1, batch_size: int = 100, n_per_class: int = 50,
                      d: int = 64, n_batches: int = 20, seed: int = 0) -> dict[str, Any]:
-    """Everything the interactive explorer of the verification notebook shows, for one setting.
+    """Everything the interactive explorer of the verification notebook shows, for one setting
+    ({prf:ref}`thm-nc-mir`, {prf:ref}`rem-nc-batch`).
 
     Features are :func:`collapsed_features` (``C`` classes, ``n_per_class`` each, noise ``noise``),
     the heads are the exact ETF (self-dual with the noiseless means). Returns the theorem's MIR
     (:func:`nc_mir`), the full-sample MIR/HDR of features vs heads of their labels, the MIR/HDR of
     ``n_batches`` random mini-batches of ``batch_size`` rows (:func:`batch_information`), and the
     NC1-NC4 metrics (:func:`nc_metrics`).
+
+    Parameters
+    ----------
+    C, noise, batch_size, n_per_class, d, n_batches, seed :
+        The setting (see :func:`collapsed_features` and :func:`batch_information`).
+
+    Returns
+    -------
+    dict
+        ``C``, ``noise``, ``batch_size``, ``n``, ``theory_mir``, ``full``, ``batches``, ``nc``.
+
+    Raises
+    ------
+    ValueError
+        For C < 3 or bad sizes.
     """
     C = _check_C(C)
     H, y, M = collapsed_features(C, n_per_class, max(d, C - 1), noise=noise, seed=seed)
@@ -658,3 +1028,149 @@ def explore_collapse(C: int = 10, noise: float = 0.1, batch_size: int = 100, n_p
         "C": C, "noise": float(noise), "batch_size": batch_size, "n": int(H.shape[0]),
         "theory_mir": nc_mir(C), "full": full, "batches": batches, "nc": nc_metrics(H, y, M),
     }
+
+
+# ----------------------------------------------------------------------------- perturbation bound
+def fannes_audenaert(T: Any, D: int):
+    """Continuity modulus of the von Neumann entropy: :math:`f_D(T) = T\\log(D-1) + h(T)`.
+
+    For density matrices of dimension :math:`D` at trace distance :math:`\\tfrac12\\lVert\\rho-\\sigma\\rVert_1
+    \\le T`, :math:`|S(\\rho) - S(\\sigma)| \\le f_D(T)` (Audenaert, 2007), with :math:`h` the binary entropy.
+    Made non-decreasing: :math:`f_D(T) = \\log D` for :math:`T \\ge 1 - 1/D` (used in {prf:ref}`thm-nc-perturbation`).
+
+    Parameters
+    ----------
+    T : float or array_like
+        Trace-distance bounds, >= 0.
+    D : int
+        Dimension, >= 2.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        For negative or non-finite ``T`` or ``D < 2``.
+    """
+    D = check_positive_int(D, "D", minimum=2)
+    t = np.asarray(T, dtype=np.float64)
+    if t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError("T must be finite and >= 0")
+    tc = np.clip(t, 0.0, 1.0 - 1.0 / D)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where((tc > 0) & (tc < 1), -tc * np.log(np.where(tc > 0, tc, 1.0))
+                     - (1 - tc) * np.log(np.where(tc < 1, 1 - tc, 1.0)), 0.0)
+    out = np.where(t >= 1.0 - 1.0 / D, math.log(D), tc * math.log(D - 1) + h)
+    return float(out) if out.ndim == 0 else out
+
+
+def _trace_distance_to_etf(G: np.ndarray) -> float:
+    """:math:`\\tfrac12\\lVert G/C - G^*/C\\rVert_1` for a C x C cosine Gram matrix, :math:`G^*` the ETF's."""
+    C = G.shape[0]
+    Gs = (C / (C - 1)) * (np.eye(C) - 1.0 / C)
+    return 0.5 * float(np.abs(np.linalg.eigvalsh((G - Gs) / C)).sum())
+
+
+def collapse_deviations(H: Any, y: Any, W: Any) -> dict[str, float]:
+    """Distances from collapse that control MIR and HDR ({prf:ref}`thm-nc-perturbation`).
+
+    With unit rows :math:`\\hat w_c`, :math:`\\hat\\mu_c` of the heads and of the centred class means
+    :math:`\\mu_c - \\mu_G`, and :math:`\\hat h_i` of the centred features :math:`h_i - \\mu_G`:
+
+    * ``eps_W``, ``eps_M`` -- trace distances :math:`\\tfrac12\\lVert \\hat G/C - G^*/C\\rVert_1` of the cosine Gram
+      matrices of the heads and of the centred class means from the simplex ETF's (NC2, and NC3 through the heads);
+    * ``nu`` -- the root-mean-square angular spread :math:`\\bigl(\\frac1n\\sum_i\\lVert\\hat h_i -
+      \\hat\\mu_{y_i}\\rVert^2\\bigr)^{1/2}` (NC1 of directions).
+
+    Parameters
+    ----------
+    H : array_like, shape (n, d)
+    y : array_like of int, shape (n,)
+    W : array_like, shape (C, d)
+
+    Returns
+    -------
+    dict
+        ``eps_W``, ``eps_M``, ``nu`` (floats), ``C`` and ``n``.
+
+    Raises
+    ------
+    ValueError
+        For bad input, a class without samples, or a zero centred feature, class mean or head.
+    """
+    t = _features(H).detach().double().cpu()
+    Wt = _features(W, "W").detach().double().cpu()
+    yt, C = _labels(y, t.shape[0], Wt.shape[0], t.device)
+    if Wt.shape != (C, t.shape[1]):
+        raise ValueError(f"W must have shape (C, d) = ({C}, {t.shape[1]}), got {tuple(Wt.shape)}")
+    Hc = (t - t.mean(0, keepdim=True)).numpy()
+    M = as_tensor(centered_class_means(t, yt, C), "M").numpy()
+    Wn = Wt.numpy()
+
+    def unit(A, what):
+        nrm = np.linalg.norm(A, axis=1, keepdims=True)
+        if np.any(nrm == 0):
+            raise ValueError(f"a {what} is zero; its direction is undefined")
+        return A / nrm
+
+    Mh, Wh, Hh = unit(M, "centred class mean"), unit(Wn, "head"), unit(Hc, "centred feature")
+    yn = yt.cpu().numpy()
+    nu = float(np.sqrt(np.mean(np.sum((Hh - Mh[yn]) ** 2, axis=1))))
+    return {"eps_W": _trace_distance_to_etf(Wh @ Wh.T), "eps_M": _trace_distance_to_etf(Mh @ Mh.T),
+            "nu": nu, "C": C, "n": int(t.shape[0])}
+
+
+def mir_perturbation_bound(eps_W: Any, eps_M: Any, C: int, nu: Any = 0.0, D: int | None = None) -> dict[str, Any]:
+    """Bounds of {prf:ref}`thm-nc-perturbation` on how far MIR and HDR are from their collapse values.
+
+    With :math:`\\varepsilon_1 = \\varepsilon_M + \\nu` (features), :math:`\\varepsilon_2 = \\varepsilon_W` (heads),
+    :math:`f = f_D` of :func:`fannes_audenaert`, :math:`H^* = \\log(C-1)`, :math:`\\Delta_H = \\max_k f(\\varepsilon_k)`:
+
+    .. math::
+        |\\mathrm I - \\mathrm I_{NC}| \\le \\Delta_I = f(\\varepsilon_1) + f(\\varepsilon_2) + f(\\varepsilon_1 + \\varepsilon_2),\\quad
+        |\\mathrm{MIR} - \\mathrm{MIR}_{NC}| \\le \\frac{\\Delta_I + \\mathrm{MIR}_{NC}\\,\\Delta_H}{H^* - \\Delta_H},\\quad
+        \\mathrm{HDR} \\le \\frac{f(\\varepsilon_1) + f(\\varepsilon_2)}{H^* - \\Delta_H}
+
+    (ratios are ``inf`` when :math:`\\Delta_H \\ge H^*`). Class level: ``nu = 0``, ``D = C``; sample level
+    (balanced classes): ``nu`` from :func:`collapse_deviations` and ``D = n``.
+
+    Parameters
+    ----------
+    eps_W, eps_M : float or array_like
+        Trace distances of the heads' and the centred class means' cosine Gram matrices from the ETF's.
+    C : int
+        Number of classes, >= 3.
+    nu : float or array_like
+        Angular within-class spread (0 at class level).
+    D : int, optional
+        Dimension of the Gram matrices (default ``C``).
+
+    Returns
+    -------
+    dict
+        ``entropy`` (bound on each :math:`|H_k - H^*|`), ``mi``, ``mir``, ``hdr`` (floats or arrays).
+
+    Raises
+    ------
+    ValueError
+        For negative or non-finite deviations, ``C < 3`` or ``D < 2``.
+    """
+    C = _check_C(C)
+    D = C if D is None else check_positive_int(D, "D", minimum=2)
+    arrs = [np.asarray(v, dtype=np.float64) for v in (eps_W, eps_M, nu)]
+    for name, a in zip(("eps_W", "eps_M", "nu"), arrs):
+        if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a < 0):
+            raise ValueError(f"{name} must be finite and >= 0")
+    e2, e1 = arrs[0], arrs[1] + arrs[2]
+    f1, f2, f12 = fannes_audenaert(e1, D), fannes_audenaert(e2, D), fannes_audenaert(e1 + e2, D)
+    dH = np.maximum(f1, f2)
+    dI = f1 + f2 + f12
+    Hs = math.log(C - 1)
+    den = Hs - dH
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mir_b = np.where(den > 0, (dI + nc_mir(C) * dH) / np.where(den > 0, den, 1.0), np.inf)
+        hdr_b = np.where(den > 0, (f1 + f2) / np.where(den > 0, den, 1.0), np.inf)
+    conv = (lambda v: float(v) if np.ndim(v) == 0 else v)
+    return {"entropy": conv(dH), "mi": conv(dI), "mir": conv(mir_b), "hdr": conv(hdr_b)}
