@@ -115,7 +115,7 @@ def _roles_from_args(args) -> tuple[str, ...] | None:
             roles.append("task")
         elif "epoch" in name or re.fullmatch(r"(int\()?e\)?", name):
             roles.append("epoch")
-        elif re.search(r"\b(p|d|k|n|size|width|dim)\b", name):
+        elif re.search(r"\b(p|d|k|n|c|size|width|dim|n_classes)\b", name):
             roles.append("size")
         elif "seed" in name:
             roles.append("seed")
