@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import mylib
-from mylib.linear_cl import core as lc
+from mylib import linear_cl as lc
 
 Z_MAX = 4.0  # |MC mean - theory| / SE; with ~40 checks P(|z| > 4 anywhere) < 0.3%
 
@@ -381,7 +381,7 @@ def test_explorer_plot_draws_labelled_axes():
 
 
 def test_ridge_tuners_reject_non_positive_grids():
-    from mylib.linear_cl import core as _lc
+    from mylib import linear_cl as _lc
 
     for bad in ([-1.0, 0.5, 2.0], [0.0, 0.5], []):
         with pytest.raises(ValueError, match="grid"):
