@@ -25,7 +25,11 @@ from ._common import _arr, _design_list, _e0, _lams, _psd_solve, _real_scalar, _
 from .tasks import TaskSequence, _gaussian_designs
 
 __all__ = ["gr_path", "oracle_path", "minnorm_path", "ridge_path", "practical_path", "optimal_path",
-           "practical_xis", "optimal_xis", "xis_from_lams", "early_stopping", "monte_carlo", "mc_summary"]
+           "practical_xis", "optimal_xis", "xis_from_lams", "memory_xis", "memory_floats", "MEMORY_KINDS",
+           "early_stopping", "monte_carlo", "mc_summary"]
+
+#: The regularizers of :func:`memory_xis`, from most to least memory.
+MEMORY_KINDS = ("full", "last", "lowrank", "diagonal")
 
 
 def _prep(Xs, Ys):
@@ -180,6 +184,114 @@ def optimal_xis(Xs: Sequence[Any], V: Any, e0: Any, sigma2: float) -> list[np.nd
     return [x + P0 / X.shape[-2] for x, X in zip(practical_xis(Xs), Xs)]
 
 
+def _lowrank(A: np.ndarray, k: int) -> np.ndarray:
+    """Best rank-``k`` approximation of the PSD matrix ``A`` (batched): its top-``k`` eigenpairs."""
+    w, U = np.linalg.eigh(A)
+    Uk, wk = U[..., -k:], np.clip(w[..., -k:], 0.0, None)
+    return (Uk * wk[..., None, :]) @ np.swapaxes(Uk, -1, -2)
+
+
+def memory_xis(Xs: Sequence[Any], kind: str, k: int | None = None) -> list[np.ndarray]:
+    """Regularizers :math:`\\Xi_t` built from what a learner keeps of the past tasks (memory against accuracy).
+
+    With :math:`G_\\tau = X_\\tau^\\top X_\\tau` (``n_t`` times the empirical Fisher of task :math:`\\tau` for the
+    squared loss), :math:`\\Xi_t = B_{t-1}/n_t` where the stored matrix :math:`B` is
+
+    * ``"full"``: :math:`B_t = \\sum_{\\tau\\le t} G_\\tau` (practical GR, :func:`practical_xis`; equals the
+      oracle, {prf:ref}`prop-lcl-practical`), :math:`p(p+1)/2` numbers;
+    * ``"diagonal"``: :math:`B_t = \\operatorname{diag}(\\sum_{\\tau\\le t} G_\\tau)` in the coordinate basis, the
+      diagonal Fisher of EWC as practised ({ref}`rem-lcl-ewc`), :math:`p` numbers;
+    * ``"lowrank"``: :math:`B_t = [B_{t-1} + G_t]_k`, the best rank-``k`` approximation kept online (top-``k``
+      eigenpairs), :math:`k(p+1)` numbers;
+    * ``"last"``: :math:`B_t = G_t` (the previous task only), :math:`\\min(n_t p, p(p+1)/2)` numbers.
+
+    Parameters
+    ----------
+    Xs : list of (n_t, p) or (R, n_t, p) arrays
+        The designs.
+    kind : {"full", "diagonal", "lowrank", "last"}
+    k : int, optional
+        Rank for ``"lowrank"`` (``1 <= k <= p``); ignored otherwise.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``T`` matrices ``(p, p)`` (or ``(R, p, p)``); :math:`\\Xi_1 = 0`.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``kind``, missing or out-of-range ``k``, bad designs.
+    """
+    Xs = _design_list(Xs)
+    p = Xs[0].shape[-1]
+    if kind not in MEMORY_KINDS:
+        raise ValueError(f"kind must be one of {MEMORY_KINDS}, got {kind!r}")
+    if kind == "lowrank":
+        if k is None:
+            raise ValueError("kind='lowrank' needs the rank k")
+        k = check_positive_int(k, "k")
+        if k > p:
+            raise ValueError(f"k must be <= p={p}, got {k}")
+    B = np.zeros(Xs[0].shape[:-2] + (p, p))
+    out = []
+    for X in Xs:
+        out.append(B / X.shape[-2])
+        G = np.swapaxes(X, -1, -2) @ X
+        if kind == "full":
+            B = B + G
+        elif kind == "last":
+            B = G
+        elif kind == "diagonal":
+            B = B + np.diagonal(G, axis1=-2, axis2=-1)[..., None] * np.eye(p)
+        else:
+            B = _lowrank(B + G, k)
+    return out
+
+
+def memory_floats(kind: str, p: int, k: int | None = None, n: int | None = None) -> int:
+    """Numbers a learner stores between tasks besides :math:`\\hat w` for each regularizer of :func:`memory_xis`.
+
+    Parameters
+    ----------
+    kind : {"full", "diagonal", "lowrank", "last", "minnorm", "ridge"}
+        ``"minnorm"`` stores nothing (0), ``"ridge"`` its scalar :math:`\\lambda` (1).
+    p : int
+        Dimension.
+    k : int, optional
+        Rank for ``"lowrank"``.
+    n : int, optional
+        Sample size of a task, for ``"last"`` (stores :math:`X_{t-1}` or its Gram matrix, whichever is smaller).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        Unknown ``kind`` or a missing ``k``/``n``.
+    """
+    p = check_positive_int(p, "p")
+    if kind == "minnorm":
+        return 0
+    if kind == "ridge":
+        return 1
+    if kind == "full":
+        return p * (p + 1) // 2
+    if kind == "diagonal":
+        return p
+    if kind == "lowrank":
+        if k is None:
+            raise ValueError("kind='lowrank' needs the rank k")
+        return check_positive_int(k, "k") * (p + 1)
+    if kind == "last":
+        if n is None:
+            raise ValueError("kind='last' needs the task sample size n")
+        return min(check_positive_int(n, "n") * p, p * (p + 1) // 2)
+    raise ValueError(f"kind must be one of {MEMORY_KINDS + ('minnorm', 'ridge')}, got {kind!r}")
+
+
 def practical_path(Xs, Ys) -> np.ndarray:
     """GR with :func:`practical_xis`; equals :func:`oracle_path` ({prf:ref}`prop-lcl-practical`)."""
     return gr_path(Xs, Ys, practical_xis(Xs))
@@ -238,6 +350,19 @@ def early_stopping(X: Any, y: Any, w_prev: Any, lr: Any, k: int) -> np.ndarray:
     return w
 
 
+def _string_xi(spec: str, A: np.ndarray, G: np.ndarray, P0: np.ndarray, n: int):
+    """:math:`\\Xi_t` of a named method from the accumulated Gram ``A``, the previous task's ``G``, the prior ``P0``."""
+    if spec == "minnorm":
+        return None
+    if spec == "practical":
+        return A / n
+    if spec == "optimal":
+        return (A + P0) / n
+    if spec == "diagonal":
+        return np.diagonal(A, axis1=-2, axis2=-1)[..., None] * np.eye(A.shape[-1]) / n
+    return G / n  # "last"
+
+
 def monte_carlo(tasks: TaskSequence, methods: Mapping[str, Any], sigma2: float, reps: int, rng: Any, *,
                 redraw_design: bool | None = None, chunk: int | None = None) -> dict[str, np.ndarray]:
     """Squared errors :math:`\\lVert\\hat w_t - w^*\\rVert^2` of several methods over independent repetitions.
@@ -246,9 +371,11 @@ def monte_carlo(tasks: TaskSequence, methods: Mapping[str, Any], sigma2: float, 
     ----------
     tasks : TaskSequence
     methods : mapping name -> spec
-        ``"oracle"``, ``"minnorm"``, ``"practical"``, ``"optimal"`` (:func:`optimal_xis`), or an array
+        ``"oracle"``, ``"minnorm"``, ``"practical"``, ``"optimal"`` (:func:`optimal_xis`), ``"diagonal"`` and
+        ``"last"`` (:func:`memory_xis`: diagonal Fisher, previous task's Gram), an array
         ``lams`` (T, p) of :math:`\\Xi_t` eigenvalues in the basis ``tasks.V`` (e.g. ridge:
-        ``lam_t * np.ones((T, p))``).
+        ``lam_t * np.ones((T, p))``), or (fixed design only) a list of ``T`` matrices :math:`\\Xi_t`
+        (e.g. :func:`memory_xis` of ``tasks.X``).
     sigma2 : float
     reps : int
     rng : numpy Generator or seed
@@ -272,10 +399,14 @@ def monte_carlo(tasks: TaskSequence, methods: Mapping[str, Any], sigma2: float, 
     specs: dict[str, Any] = {}
     for name, spec in methods.items():
         if isinstance(spec, str):
-            if spec not in ("oracle", "minnorm", "practical", "optimal"):
+            if spec not in ("oracle", "minnorm", "practical", "optimal", "diagonal", "last"):
                 raise ValueError(f"unknown method spec {spec!r} for {name!r}; use 'oracle', 'minnorm', "
-                                 "'practical', 'optimal' or a (T, p) array of Xi eigenvalues")
+                                 "'practical', 'optimal', 'diagonal', 'last' or a (T, p) array of Xi eigenvalues")
             specs[name] = spec
+        elif isinstance(spec, (list, tuple)):
+            if redraw:
+                raise ValueError(f"methods[{name!r}]: a list of Xi matrices needs a fixed design")
+            specs[name] = _xi_list(list(spec), T, p)
         else:
             specs[name] = xis_from_lams(tasks.V, _lams(spec, (T, p), f"methods[{name!r}]"))
     if not specs:
@@ -291,6 +422,7 @@ def monte_carlo(tasks: TaskSequence, methods: Mapping[str, Any], sigma2: float, 
         R = min(chunk, reps - s)
         w = {name: np.zeros((R, p)) for name in specs}
         A = np.zeros((R if redraw else 1, p, p))
+        G = A
         b = np.zeros((R, p, 1))
         for t in range(T):
             if redraw:
@@ -304,10 +436,10 @@ def monte_carlo(tasks: TaskSequence, methods: Mapping[str, Any], sigma2: float, 
             for name, spec in specs.items():
                 if spec == "oracle":
                     continue
-                xi = {"minnorm": None, "practical": A / n, "optimal": (A + P0) / n}.get(spec, None) \
-                    if isinstance(spec, str) else spec[t]
-                w[name] = _gr_step(w[name], X, y, xi)
-            A = A + Xt @ X
+                w[name] = _gr_step(w[name], X, y, _string_xi(spec, A, G, P0, n) if isinstance(spec, str)
+                                   else spec[t])
+            G = Xt @ X
+            A = A + G
             b = b + (Xt @ y[..., None] if X.ndim == 3 else (y @ X)[..., None])
             for name, spec in specs.items():
                 if isinstance(spec, str) and spec == "oracle":

@@ -203,24 +203,70 @@ def _refine_on_grid(f, grid: np.ndarray, grid_vals: np.ndarray) -> float:
     return float(np.exp(res.x)) if res.fun <= grid_vals[i] else float(grid[i])
 
 
+def _ridge_final_and_grad(u: np.ndarray, g: np.ndarray, n: np.ndarray, s2: float, e: np.ndarray
+                          ) -> tuple[float, np.ndarray]:
+    """Final error of continual ridge with :math:`\\lambda_t = e^{u_t}` and its gradient in ``u``.
+
+    With :math:`a_{tj} = (\\lambda_t/(\\lambda_t+\\gamma_j^{(t)}))^2`, the error after task :math:`T` depends on
+    :math:`\\lambda_t` through :math:`e^{(t)}` only, multiplied by :math:`\\prod_{\\tau>t} a_{\\tau j}`, and
+    :math:`\\partial e_j^{(t)}/\\partial\\lambda_t = 2\\gamma_j^{(t)}(\\lambda_t e_j^{(t-1)} - \\sigma^2/n_t)/(\\lambda_t+\\gamma_j^{(t)})^3`.
+    """
+    lam = np.exp(u)[:, None]
+    T = g.shape[0]
+    prev = np.empty_like(g)
+    cur = e.copy()
+    for t in range(T):
+        prev[t] = cur
+        cur = (lam[t] ** 2 * cur + s2 * g[t] / n[t]) / (lam[t] + g[t]) ** 2
+    a = (lam / (lam + g)) ** 2
+    suffix = np.ones_like(g)
+    for t in range(T - 2, -1, -1):
+        suffix[t] = suffix[t + 1] * a[t + 1]
+    de = 2 * g * (lam * prev - s2 / n[:, None]) / (lam + g) ** 3
+    return float(cur.sum()), (suffix * de).sum(1) * lam[:, 0]
+
+
 def tune_ridge(gammas: Any, ns: Any, sigma2: float, e0: Any, *, mode: str = "greedy",
                grid: Any | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Oracle-tuned continual ridge (uses :math:`e^{(0)}`, i.e. knowledge of :math:`w^*`).
+    """Oracle-tuned continual ridge :math:`\\Xi_t = \\lambda_t I` (uses :math:`e^{(0)}`, i.e. knowledge of :math:`w^*`).
 
-    ``mode="greedy"``: at each task choose :math:`\\lambda_t > 0` minimising the expected error after
-    that task given the current errors (the most favourable myopic tuning).
-    ``mode="constant"``: one :math:`\\lambda` for all tasks minimising the error after the last task.
-    The search is over a log grid (default :math:`10^{-8}`--:math:`10^{8}` times the mean non-zero
-    :math:`\\gamma`) refined by a bounded scalar minimisation in :math:`\\log\\lambda`.
+    Implements the tuned ridge of {prf:ref}`thm-lcl-ridge-gap` and of the paper's experiment.
+
+    Parameters
+    ----------
+    gammas : array_like, shape (T, p)
+        Task spectra in the common eigenbasis.
+    ns : array_like, shape (T,)
+        Sample sizes.
+    sigma2 : float
+        Noise variance.
+    e0 : array_like, shape (p,)
+        Initial squared errors :math:`(v_j^\\top w^*)^2`.
+    mode : {"greedy", "constant", "joint"}
+        ``"greedy"``: at each task the :math:`\\lambda_t > 0` minimising the expected error *after that task*
+        given the current errors (myopic). ``"constant"``: one :math:`\\lambda` for all tasks minimising the error
+        after the last task. ``"joint"``: all :math:`\\lambda_1, \\dots, \\lambda_T` together minimising the error
+        after the last task (L-BFGS in :math:`\\log\\lambda` with the exact gradient of the recursion
+        {prf:ref}`thm-lcl-recursion`, started from the greedy values and never worse than them at :math:`T`).
+    grid : array_like, optional
+        Candidate values for the greedy and constant searches (default :math:`10^{-8}`--:math:`10^{8}` times the
+        mean non-zero :math:`\\gamma`, refined by a bounded scalar minimisation in :math:`\\log\\lambda`).
 
     Returns
     -------
-    lams : (T,) chosen values; errors : (T,) expected errors (:func:`ridge_error`).
-    """
+    lams : numpy.ndarray, shape (T,)
+        The chosen values.
+    errors : numpy.ndarray, shape (T,)
+        Expected errors after each task (:func:`ridge_error`).
 
+    Raises
+    ------
+    ValueError
+        Unknown ``mode``, bad grid or shapes. TypeError for complex input.
+    """
     g, n, s2, e = _closed_inputs(gammas, ns, sigma2, e0)
-    if mode not in ("greedy", "constant"):
-        raise ValueError(f"mode must be 'greedy' or 'constant', got {mode!r}")
+    if mode not in ("greedy", "constant", "joint"):
+        raise ValueError(f"mode must be 'greedy', 'constant' or 'joint', got {mode!r}")
     pos = g[g > 0]
     scale = pos.mean() if pos.size else 1.0
     grid = _ridge_grid(grid, scale)
@@ -229,13 +275,22 @@ def tune_ridge(gammas: Any, ns: Any, sigma2: float, e0: Any, *, mode: str = "gre
         return _refine_on_grid(f, grid, grid_vals)
 
     T = g.shape[0]
-    if mode == "greedy":
+    if mode in ("greedy", "joint"):
         lams = np.empty(T)
         cur = e.copy()
         for t in range(T):
             vals = _ridge_step_errors(grid, cur, g[t], n[t], s2)
             lams[t] = refine(lambda l: float(_ridge_step_errors(np.array([l]), cur, g[t], n[t], s2)[0]), vals)
             cur = (lams[t] ** 2 * cur + s2 * g[t] / n[t]) / (lams[t] + g[t]) ** 2
+        if mode == "joint":
+            from scipy.optimize import minimize
+
+            u0 = np.log(lams)
+            lo, hi = np.log(grid[0]), np.log(grid[-1])
+            res = minimize(_ridge_final_and_grad, u0, args=(g, n, s2, e), jac=True, method="L-BFGS-B",
+                           bounds=[(lo, hi)] * T, options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-12})
+            if res.fun <= _ridge_final_and_grad(u0, g, n, s2, e)[0]:
+                lams = np.exp(res.x)
     else:
         final = lambda l: float(ridge_error(g, l, n, s2, e)[-1])
         vals = np.array([final(l) for l in grid])
