@@ -200,7 +200,7 @@ def memory_xis(Xs: Sequence[Any], kind: str, k: int | None = None) -> list[np.nd
     * ``"full"``: :math:`B_t = \\sum_{\\tau\\le t} G_\\tau` (practical GR, :func:`practical_xis`; equals the
       oracle, {prf:ref}`prop-lcl-practical`), :math:`p(p+1)/2` numbers;
     * ``"diagonal"``: :math:`B_t = \\operatorname{diag}(\\sum_{\\tau\\le t} G_\\tau)` in the coordinate basis, the
-      diagonal Fisher of EWC as practised ({ref}`rem-lcl-ewc`), :math:`p` numbers;
+      diagonal Fisher of EWC as practised ({prf:ref}`rem-lcl-ewc`), :math:`p` numbers;
     * ``"lowrank"``: :math:`B_t = [B_{t-1} + G_t]_k`, the best rank-``k`` approximation kept online (top-``k``
       eigenpairs), :math:`k(p+1)` numbers;
     * ``"last"``: :math:`B_t = G_t` (the previous task only), :math:`\\min(n_t p, p(p+1)/2)` numbers.

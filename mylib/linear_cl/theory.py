@@ -30,7 +30,8 @@ from .estimators import _xi_list
 
 __all__ = ["gr_error", "optimal_gr_error", "optimal_lams", "practical_lams", "oracle_error", "minnorm_error",
            "ridge_error", "tune_ridge", "gr_error_design", "tune_ridge_design", "minnorm_floor",
-           "oracle_error_gaussian", "minnorm_error_gaussian", "early_stopping_to_gr", "gr_to_early_stopping"]
+           "oracle_error_gaussian", "minnorm_error_gaussian", "early_stopping_to_gr", "gr_to_early_stopping",
+           "memory_lams", "memory_error"]
 
 
 def gr_error(gammas: Any, lams: Any, ns: Any, sigma2: float, e0: Any, *, per_direction: bool = False
@@ -456,3 +457,75 @@ def gr_to_early_stopping(gammas: Any, lams: Any, k: int) -> np.ndarray:
         eta = -np.expm1(np.log(ratio) / k) / g
     return np.where(g > 0, np.where(ratio == 0, 1.0 / np.where(g > 0, g, 1.0), eta), 0.0)
 
+
+
+def memory_lams(gammas: Any, ns: Any, kind: str, k: int | None = None) -> np.ndarray:
+    """Eigenvalues of the memory-limited :math:`\\Xi_t` of :func:`memory_xis` in the fixed design's common basis.
+
+    The stored matrix :math:`B_{t-1}` is diagonal in :math:`v_1, \\dots, v_p` with entries :math:`b_j^{(t-1)}`, and
+    :math:`\\lambda_j^{(t)} = b_j^{(t-1)}/n_t`: ``"full"`` :math:`b^{(t)} = b^{(t-1)} + n_t\\gamma^{(t)}` (practical GR,
+    :func:`practical_lams`), ``"last"`` :math:`b^{(t)} = n_t\\gamma^{(t)}`, ``"lowrank"``
+    :math:`b^{(t)} = [b^{(t-1)} + n_t\\gamma^{(t)}]_k` (the ``k`` largest entries kept, ties broken towards the lower
+    index: the fixed design's Gram matrices have tied eigenvalues, and this is the truncation aligned with the
+    common basis). ``"diagonal"`` (a diagonal Fisher in the coordinate basis) is not diagonal in :math:`v_j` unless
+    :math:`V` is a permutation: use :func:`gr_error_design` with :func:`memory_xis` for it.
+
+    Parameters
+    ----------
+    gammas : array_like, shape (T, p)
+    ns : array_like, shape (T,)
+    kind : {"full", "last", "lowrank"}
+    k : int, optional
+        Rank for ``"lowrank"``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (T, p)
+        :math:`\\lambda_j^{(t)}`, ready for :func:`gr_error` (with :func:`memory_error`).
+
+    Raises
+    ------
+    ValueError
+        Unknown ``kind`` (``"diagonal"`` included), missing or out-of-range ``k``.
+    """
+    g = _spectra(gammas)
+    T, p = g.shape
+    n = _ns(ns, T)
+    if kind not in ("full", "last", "lowrank"):
+        raise ValueError(f"kind must be 'full', 'last' or 'lowrank' (the diagonal Fisher is not diagonal in the "
+                         f"common basis: use gr_error_design), got {kind!r}")
+    if kind == "lowrank":
+        if k is None:
+            raise ValueError("kind='lowrank' needs the rank k")
+        k = check_positive_int(k, "k")
+        if k > p:
+            raise ValueError(f"k must be <= p={p}, got {k}")
+    b = np.zeros(p)
+    lams = np.empty_like(g)
+    for t in range(T):
+        lams[t] = b / n[t]
+        if kind == "full":
+            b = b + n[t] * g[t]
+        elif kind == "last":
+            b = n[t] * g[t]
+        else:
+            b = b + n[t] * g[t]
+            keep = np.argsort(-b, kind="stable")[:k]
+            b = np.where(np.isin(np.arange(p), keep), b, 0.0)
+    return lams
+
+
+def memory_error(gammas: Any, ns: Any, sigma2: float, e0: Any, kind: str, k: int | None = None) -> np.ndarray:
+    """Expected error after each task of GR with the memory-limited :math:`\\Xi_t` of :func:`memory_lams`, by the
+    recursion of {prf:ref}`thm-lcl-recursion` (fixed design). A direction with :math:`\\lambda_j^{(t)} = \\gamma_j^{(t)} = 0`
+    is left unchanged (the :math:`\\Xi \\to 0^+` limit), as the estimator does.
+
+    Parameters and errors as :func:`memory_lams` and :func:`gr_error`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (T,)
+    """
+    lams = memory_lams(gammas, ns, kind, k)
+    g = _spectra(gammas)
+    return gr_error(g, np.where((lams == 0) & (g == 0), np.inf, lams), ns, sigma2, e0)
