@@ -100,9 +100,11 @@ def test_optimal_beats_every_gr_and_is_of_oracle_order(fixed_tasks):
         lams = np.exp(rng.uniform(-5, 5, size=g.shape))
         assert np.all(lc.gr_error(g, lams, n, 1.0, e0, per_direction=True) >= opt * (1 - 1e-12))
     orc = lc.oracle_error(g, n, 1.0, e0)
-    S = np.cumsum(n[:, None] * g, 0)
-    c = np.min(np.where(S > 0, S / (S + 1.0 / e0), 1.0), axis=1)
+    c = lc.oracle_order_constant(g, n, 1.0, e0)
     assert np.all(opt.sum(1) <= orc + 1e-15) and np.all(opt.sum(1) >= c * orc - 1e-15)
+    # hand-computed: one direction, S = 2 * 3 = 6, sigma2 / e0 = 2 -> c = 6 / 8
+    assert lc.oracle_order_constant([[3.0]], [2], 1.0, [0.5])[0] == 0.75
+    assert lc.oracle_order_constant([[0.0]], [2], 1.0, [0.5])[0] == 1.0
 
 
 def test_edge_cases_of_optimal():

@@ -40,8 +40,10 @@ profiles.register(
 )
 profiles.register(
     "part3_explorer",
-    smoke=dict(p=200, T=20, n=150, k=5, sigma2=1.0, lam=1.0, heterogeneity=100.0),
-    full=dict(p=200, T=20, n=150, k=5, sigma2=1.0, lam=1.0, heterogeneity=100.0),
+    smoke=dict(p=200, T=20, n=150, k=5, sigma2=1.0, lam=1.0, heterogeneity=100.0,
+               static_sigma2=(0.1, 1.0, 10.0), static_lam=(0.1, 1.0, 10.0), static_h=(1.0, 10.0, 100.0, 1000.0)),
+    full=dict(p=200, T=20, n=150, k=5, sigma2=1.0, lam=1.0, heterogeneity=100.0,
+              static_sigma2=(0.1, 1.0, 10.0), static_lam=(0.1, 1.0, 10.0), static_h=(1.0, 10.0, 100.0, 1000.0)),
 )
 
 
@@ -191,7 +193,7 @@ def explorer_curves(sigma2: float = 1.0, n: int = 150, T: int = 20, lam: float =
     r"""Theory curves (expected error after each task) for the fixed-design covariate-shift sequence of
     :func:`covariate_shift_tasks` with spike value ``heterogeneity`` (1 = homogeneous tasks) and
     :math:`\lVert w^*\rVert^2` = ``w_norm2`` (default ``p``): minimum norm ({prf:ref}`thm-lcl-minnorm-floor`),
-    ridge with ``lam`` and oracle-tuned ridge ({prf:ref}`thm-lcl-recursion`), practical GR = oracle
+    ridge with ``lam`` and greedily oracle-tuned ridge (:func:`tune_ridge`, {prf:ref}`thm-lcl-recursion`), practical GR = oracle
     ({prf:ref}`prop-lcl-practical`) and optimal GR ({prf:ref}`thm-lcl-optimal`)."""
     w_norm2 = float(p) if w_norm2 is None else _real_scalar(w_norm2, "w_norm2")
     tasks = covariate_shift_tasks(T, p, n, k=k, value=heterogeneity, design="fixed", w_norm=np.sqrt(w_norm2),
@@ -201,7 +203,7 @@ def explorer_curves(sigma2: float = 1.0, n: int = 150, T: int = 20, lam: float =
     return {
         "minimum norm": minnorm_error(g, ns, sigma2, e0),
         f"ridge (λ={lam:g})": minnorm_error(g, ns, sigma2, e0) if lam == 0 else ridge_error(g, lam, ns, sigma2, e0),
-        "ridge (tuned)": tune_ridge(g, ns, sigma2, e0)[1],
+        "ridge (greedy-tuned)": tune_ridge(g, ns, sigma2, e0)[1],
         "practical GR = oracle": oracle_error(g, ns, sigma2, e0),
         "optimal GR": optimal_gr_error(g, ns, sigma2, e0),
     }

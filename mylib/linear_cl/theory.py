@@ -31,7 +31,7 @@ from .estimators import _xi_list
 __all__ = ["gr_error", "optimal_gr_error", "optimal_lams", "practical_lams", "oracle_error", "minnorm_error",
            "ridge_error", "tune_ridge", "gr_error_design", "tune_ridge_design", "minnorm_floor",
            "oracle_error_gaussian", "minnorm_error_gaussian", "early_stopping_to_gr", "gr_to_early_stopping",
-           "memory_lams", "memory_error"]
+           "memory_lams", "memory_error", "oracle_order_constant"]
 
 
 def gr_error(gammas: Any, lams: Any, ns: Any, sigma2: float, e0: Any, *, per_direction: bool = False
@@ -529,3 +529,33 @@ def memory_error(gammas: Any, ns: Any, sigma2: float, e0: Any, kind: str, k: int
     lams = memory_lams(gammas, ns, kind, k)
     g = _spectra(gammas)
     return gr_error(g, np.where((lams == 0) & (g == 0), np.inf, lams), ns, sigma2, e0)
+
+
+def oracle_order_constant(gammas: Any, ns: Any, sigma2: float, e0: Any) -> np.ndarray:
+    """The constant :math:`c_t` of {prf:ref}`cor-lcl-oracle-order`: :math:`c_t \\cdot` oracle :math:`\\le` optimal
+    GR :math:`\\le` oracle, with
+
+    .. math:: c_t = \\min_{j:\\,S_j^{(t)} > 0} \\frac{S_j^{(t)}}{S_j^{(t)} + \\sigma^2/e_j^{(0)}},
+              \\qquad S_j^{(t)} = \\sum_{\\tau\\le t} n_\\tau\\gamma_j^{(\\tau)}
+
+    (1 when no direction has been observed).
+
+    Parameters
+    ----------
+    gammas, ns, sigma2, e0
+        As in :func:`gr_error`; ``e0 > 0`` where a direction is observed.
+
+    Returns
+    -------
+    numpy.ndarray, shape (T,)
+
+    Raises
+    ------
+    ValueError
+        Bad shapes or values (as :func:`gr_error`).
+    """
+    g, n, s2, e = _closed_inputs(gammas, ns, sigma2, e0)
+    S = np.cumsum(n[:, None] * g, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(S > 0, S / (S + s2 / e), 1.0)
+    return np.min(ratio, axis=1)
