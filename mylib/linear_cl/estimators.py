@@ -127,7 +127,23 @@ def gr_path(Xs: Sequence[Any], Ys: Sequence[Any], xis: Sequence[Any] | None, w0:
 
 def minnorm_path(Xs: Sequence[Any], Ys: Sequence[Any]) -> np.ndarray:
     """Minimum-norm continual estimates, :math:`\\hat w_t = \\hat w_{t-1} + X_t^+(y_t - X_t\\hat w_{t-1})`
-    (GR with :math:`\\Xi_t \\to 0^+`); see {prf:ref}`thm-lcl-minnorm-floor`."""
+    (GR with :math:`\\Xi_t \\to 0^+`); see {prf:ref}`thm-lcl-minnorm-floor`.
+
+    Parameters
+    ----------
+    Xs, Ys
+        As in :func:`gr_path`.
+
+    Returns
+    -------
+    numpy.ndarray
+        As :func:`gr_path`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`gr_path`.
+    """
     return gr_path(Xs, Ys, None)
 
 
@@ -135,7 +151,18 @@ def xis_from_lams(V: Any, lams: Any) -> list[np.ndarray]:
     """Matrices :math:`\\Xi_t = V \\operatorname{diag}(\\lambda^{(t)}) V^\\top` from eigenvalues ``lams`` (T, p).
 
     Raises ValueError on +inf (give any finite value >= 0 in a direction the task does not
-    observe: there all choices give the same estimate)."""
+    observe: there all choices give the same estimate).
+
+    Parameters
+    ----------
+    V : array_like, shape (p, p)
+    lams : array_like, shape (T, p)
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``T`` matrices ``(p, p)``.
+    """
     V = _arr(V, "V", ndim=2)
     lam = _arr(lams, "lams", ndim=2, nonnegative=True)
     if V.shape[0] != V.shape[1] or lam.shape[1] != V.shape[0]:
@@ -144,7 +171,25 @@ def xis_from_lams(V: Any, lams: Any) -> list[np.ndarray]:
 
 
 def ridge_path(Xs: Sequence[Any], Ys: Sequence[Any], lam: Any) -> np.ndarray:
-    """Continual ridge: GR with :math:`\\Xi_t = \\lambda_t I` (``lam`` a scalar or one value per task)."""
+    """Continual ridge: GR with :math:`\\Xi_t = \\lambda_t I` (``lam`` a scalar or one value per task).
+
+    Parameters
+    ----------
+    Xs, Ys
+        As in :func:`gr_path`.
+    lam : float or array_like, shape (T,)
+        Ridge parameters :math:`\\lambda_t \\ge 0` ({prf:ref}`def-lcl-gr` with :math:`\\Xi_t = \\lambda_t I`).
+
+    Returns
+    -------
+    numpy.ndarray
+        As :func:`gr_path`.
+
+    Raises
+    ------
+    ValueError
+        Negative or non-finite ``lam``, shapes that disagree.
+    """
     T, p = len(Xs), np.shape(Xs[0])[-1]
     lam = np.broadcast_to(_arr(lam, "lam", nonnegative=True), (T,))
     return gr_path(Xs, Ys, [l * np.eye(p) for l in lam])
@@ -152,7 +197,22 @@ def ridge_path(Xs: Sequence[Any], Ys: Sequence[Any], lam: Any) -> np.ndarray:
 
 def practical_xis(Xs: Sequence[Any]) -> list[np.ndarray]:
     """The practical choice :math:`\\Xi_t = \\tfrac{1}{n_t}\\sum_{\\tau<t} X_\\tau^\\top X_\\tau`
-    (online EWC with :math:`\\gamma = 1` for equal :math:`n_t`; {prf:ref}`prop-lcl-practical`)."""
+    (online EWC with :math:`\\gamma = 1` for equal :math:`n_t`; {prf:ref}`prop-lcl-practical`).
+
+    Parameters
+    ----------
+    Xs : list of (n_t, p) or (R, n_t, p) arrays
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``T`` matrices ``(p, p)`` (or ``(R, p, p)``), the first one 0.
+
+    Raises
+    ------
+    ValueError
+        Designs with different ``p`` or empty. TypeError for complex input.
+    """
     Xs = _design_list(Xs)
     A = np.zeros(Xs[0].shape[:-2] + (Xs[0].shape[-1],) * 2)
     out = []
@@ -172,6 +232,19 @@ def optimal_xis(Xs: Sequence[Any], V: Any, e0: Any, sigma2: float) -> list[np.nd
     ------
     ValueError
         If some :math:`e_j^{(0)} = 0` (then :math:`\\lambda^* = \\infty`; perturb :math:`w^*`).
+
+    Parameters
+    ----------
+    Xs : list of (n_t, p) or (R, n_t, p) arrays
+    V : array_like, shape (p, p)
+        The common eigenbasis.
+    e0 : array_like, shape (p,)
+        :math:`(v_j^\\top w^*)^2`.
+    sigma2 : float
+
+    Returns
+    -------
+    list of numpy.ndarray
     """
     Xs = _design_list(Xs)
     p = Xs[0].shape[-1]
@@ -293,18 +366,68 @@ def memory_floats(kind: str, p: int, k: int | None = None, n: int | None = None)
 
 
 def practical_path(Xs, Ys) -> np.ndarray:
-    """GR with :func:`practical_xis`; equals :func:`oracle_path` ({prf:ref}`prop-lcl-practical`)."""
+    """GR with :func:`practical_xis`; equals :func:`oracle_path` ({prf:ref}`prop-lcl-practical`).
+
+    Parameters
+    ----------
+    Xs, Ys
+        As in :func:`gr_path`.
+
+    Returns
+    -------
+    numpy.ndarray
+        As :func:`gr_path`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`gr_path`.
+    """
     return gr_path(Xs, Ys, practical_xis(Xs))
 
 
 def optimal_path(Xs, Ys, V, e0, sigma2) -> np.ndarray:
-    """GR with :func:`optimal_xis` ({prf:ref}`thm-lcl-optimal`)."""
+    """GR with :func:`optimal_xis` ({prf:ref}`thm-lcl-optimal`).
+
+    Parameters
+    ----------
+    Xs, Ys
+        As in :func:`gr_path`.
+    V, e0, sigma2
+        As in :func:`optimal_xis`.
+
+    Returns
+    -------
+    numpy.ndarray
+        As :func:`gr_path`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`gr_path` and :func:`optimal_xis`.
+    """
     return gr_path(Xs, Ys, optimal_xis(Xs, V, e0, sigma2))
 
 
 def oracle_path(Xs: Sequence[Any], Ys: Sequence[Any]) -> np.ndarray:
     """Oracle: least squares on all data so far, :math:`\\hat w_t = (\\sum_{\\tau\\le t}X_\\tau^\\top X_\\tau)^{+}\\sum_{\\tau\\le t}X_\\tau^\\top y_\\tau`
-    (minimum-norm solution while the stacked design is rank deficient); {prf:ref}`thm-lcl-oracle`."""
+    (minimum-norm solution while the stacked design is rank deficient); {prf:ref}`thm-lcl-oracle`.
+
+    Parameters
+    ----------
+    Xs, Ys
+        As in :func:`gr_path`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T, p)``, or ``(R, T, p)`` for batched responses.
+
+    Raises
+    ------
+    ValueError
+        Shapes that disagree. TypeError for complex input.
+    """
     Xs, Ys, single, R = _prep(Xs, Ys)
     T, p = len(Xs), Xs[0].shape[-1]
     A = np.zeros((1, p, p))
@@ -326,6 +449,26 @@ def early_stopping(X: Any, y: Any, w_prev: Any, lr: Any, k: int) -> np.ndarray:
     with learning-rate matrix :math:`H` (``lr`` a positive scalar :math:`\\eta`, i.e. :math:`H=\\eta I`,
     or a symmetric PSD ``(p, p)`` matrix). {prf:ref}`thm-lcl-early-stopping` gives the GR matrix
     :math:`\\Xi` it equals when :math:`H` and :math:`\\Sigma` commute.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+    y : array_like, shape (n,)
+    w_prev : array_like, shape (p,)
+        Starting point :math:`\\hat w_{t-1}`.
+    lr : float or array_like, shape (p, p)
+        Learning rate :math:`\\eta > 0` or PSD matrix :math:`H`.
+    k : int
+        Number of steps.
+
+    Returns
+    -------
+    numpy.ndarray, shape (p,)
+
+    Raises
+    ------
+    ValueError
+        Shapes that disagree, a non-positive or non-PSD ``lr``, ``k < 1``. TypeError for complex input.
     """
     X = _arr(X, "X", ndim=2)
     n, p = X.shape

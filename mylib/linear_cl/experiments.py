@@ -96,6 +96,18 @@ def paper_tasks(cfg: Any, shift: bool, design: str, rng: Any) -> TaskSequence:
     ``cfg.T`` tasks of ``cfg.n`` samples in dimension ``cfg.p``, :math:`\\lVert w^*\\rVert^2 = p`; with ``shift``,
     ``cfg.shift_k`` directions per task have eigenvalue ``cfg.shift_value`` (:func:`covariate_shift_tasks`), else
     :func:`isotropic_tasks`.
+
+    Parameters
+    ----------
+    cfg : Config
+        ``mylib.get_config("part3_paper_experiment", profile)``.
+    shift : bool
+    design : {"fixed", "random"}
+    rng : int or numpy.random.Generator
+
+    Returns
+    -------
+    TaskSequence
     """
     w_norm = np.sqrt(cfg.p)
     if shift:
@@ -116,6 +128,24 @@ def draw_study(cfg: Any, sigma2: float, shift: bool, draws: int, seed: int = 0,
     -------
     dict
         name -> ``(draws, T)`` expected errors (:func:`closed_form_errors`).
+
+    Implements the averages over draws of {doc}`../notebooks/part3_paper_experiment`.
+
+    Parameters
+    ----------
+    cfg : Config
+        As in :func:`paper_tasks`.
+    sigma2 : float
+    shift : bool
+    draws : int
+    seed : int
+    methods : sequence of str
+        Names known to :func:`closed_form_errors`.
+
+    Raises
+    ------
+    ValueError
+        ``draws < 1`` or an unknown method.
     """
     draws = check_positive_int(draws, "draws")
     out = {name: [] for name in methods}
@@ -141,6 +171,19 @@ def memory_study(tasks: TaskSequence, sigma2: float, ranks: Sequence[int] = (1, 
     -------
     dict
         name -> ``{"memory": int, "errors": (T,) array, "kind": str}``.
+
+    Parameters
+    ----------
+    tasks : TaskSequence
+        A fixed design (the memory-limited errors are exact given the designs).
+    sigma2 : float
+    ranks : sequence of int
+        Ranks of the low-rank memories.
+
+    Raises
+    ------
+    ValueError
+        A rank outside ``[1, p]``, negative ``sigma2``.
     """
     s2 = _real_scalar(sigma2, "sigma2")
     p, n = tasks.p, int(tasks.ns[0])
@@ -172,6 +215,15 @@ def mc_table(mc: dict[str, np.ndarray], theory: dict[str, Any], steps: Sequence[
         name -> ``(T,)`` closed form; every name of ``mc`` must be present.
     steps : sequence of int, optional
         Task indices (0-based) to show; default all.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    ValueError
+        A method of ``mc`` without theory.
     """
     import pandas as pd
 
@@ -194,7 +246,26 @@ def explorer_curves(sigma2: float = 1.0, n: int = 150, T: int = 20, lam: float =
     :func:`covariate_shift_tasks` with spike value ``heterogeneity`` (1 = homogeneous tasks) and
     :math:`\lVert w^*\rVert^2` = ``w_norm2`` (default ``p``): minimum norm ({prf:ref}`thm-lcl-minnorm-floor`),
     ridge with ``lam`` and greedily oracle-tuned ridge (:func:`tune_ridge`, {prf:ref}`thm-lcl-recursion`), practical GR = oracle
-    ({prf:ref}`prop-lcl-practical`) and optimal GR ({prf:ref}`thm-lcl-optimal`)."""
+    ({prf:ref}`prop-lcl-practical`) and optimal GR ({prf:ref}`thm-lcl-optimal`).
+
+    Parameters
+    ----------
+    sigma2, n, T, lam, heterogeneity, p, k, seed
+        Noise, sample size per task, number of tasks, fixed ridge parameter, spike value, dimension, spiked
+        directions per task, seed of the task sequence.
+    w_norm2 : float, optional
+        :math:`\lVert w^*\rVert^2` (default ``p``).
+
+    Returns
+    -------
+    dict
+        name -> ``(T,)`` expected errors.
+
+    Raises
+    ------
+    ValueError
+        Bad sizes or negative parameters.
+    """
     w_norm2 = float(p) if w_norm2 is None else _real_scalar(w_norm2, "w_norm2")
     tasks = covariate_shift_tasks(T, p, n, k=k, value=heterogeneity, design="fixed", w_norm=np.sqrt(w_norm2),
                                   rng=seed)
@@ -212,7 +283,19 @@ def explorer_curves(sigma2: float = 1.0, n: int = 150, T: int = 20, lam: float =
 def explorer_plot(sigma2: float = 1.0, n: int = 150, T: int = 20, lam: float = 1.0,
                   heterogeneity: float = 100.0, p: int = 200, k: int = 5, seed: int = 0,
                   w_norm2: float | None = None, ax=None):
-    """Plot :func:`explorer_curves` (log scale, labelled axes); returns the matplotlib figure."""
+    """Plot :func:`explorer_curves` (log scale, labelled axes); returns the matplotlib figure.
+
+    Parameters
+    ----------
+    sigma2, n, T, lam, heterogeneity, p, k, seed, w_norm2
+        As in :func:`explorer_curves`.
+    ax : matplotlib.axes.Axes, optional
+        Draw there instead of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     import matplotlib.pyplot as plt
 
     curves = explorer_curves(sigma2, n, T, lam, heterogeneity, p, k, seed, w_norm2)

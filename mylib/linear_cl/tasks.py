@@ -77,6 +77,21 @@ def fixed_design(gammas: Any, ns: Any, V: Any | None = None, rng: Any = 0) -> li
     ValueError
         If a task has more non-zero eigenvalues than samples (``rank > n_t`` is impossible), or
         the shapes disagree.
+
+    Parameters
+    ----------
+    gammas : array_like, shape (T, p)
+        Eigenvalues per task (non-negative).
+    ns : array_like, shape (T,)
+        Integer sample sizes.
+    V : array_like, shape (p, p), optional
+        Orthogonal eigenbasis (default identity).
+    rng : int or numpy.random.Generator
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``X_t`` of shape ``(n_t, p)``.
     """
     g = _spectra(gammas)
     T, p = g.shape
@@ -156,6 +171,28 @@ def isotropic_tasks(T: int, p: int, n: int | Sequence[int], *, design: str = "fi
     :math:`v_j` drawn at random (eigenvalue 1 there, 0 elsewhere; a task with :math:`n_t < p` is
     over-parameterized and carries no information about the other directions).
     :math:`w^*` is uniform on the sphere of radius ``w_norm``; ``V`` is Haar-random (or the identity).
+
+    Parameters
+    ----------
+    T, p : int
+        Number of tasks and dimension.
+    n : int or sequence of int
+        Sample size of every task, or one per task.
+    design : {"fixed", "random"}
+    w_norm : float
+        :math:`\\lVert w^*\\rVert`.
+    basis : {"random", "identity"}
+        Haar-random eigenbasis :math:`V` (:func:`mylib.linalg.haar_orthonormal`) or the identity.
+    rng : int or numpy.random.Generator
+
+    Returns
+    -------
+    TaskSequence
+
+    Raises
+    ------
+    ValueError
+        Non-positive or non-integer sizes, an unknown ``design``/``basis``, a negative seed.
     """
     return _make_tasks(T, p, n, k=0, value=1.0, design=design, w_norm=w_norm, basis=basis, rng=rng)
 
@@ -165,7 +202,29 @@ def covariate_shift_tasks(T: int, p: int, n: int | Sequence[int], *, k: int = 5,
                           rng: Any = 0) -> TaskSequence:
     """Covariate-shift task sequence: as :func:`isotropic_tasks`, but in every task ``k`` of the
     observed directions, drawn afresh per task, have eigenvalue ``value`` (e.g. 100) instead of 1, so
-    that the informative directions change from task to task (heterogeneous information)."""
+    that the informative directions change from task to task (heterogeneous information).
+
+    Implements the covariate-shift setting of {doc}`../notebooks/part3_paper_experiment` (fixed design:
+    {prf:ref}`asm-lcl-fixed-design`).
+
+    Parameters
+    ----------
+    T, p, n, design, w_norm, basis, rng
+        As in :func:`isotropic_tasks`.
+    k : int
+        Spiked directions per task (0 gives :func:`isotropic_tasks`).
+    value : float
+        Their eigenvalue.
+
+    Returns
+    -------
+    TaskSequence
+
+    Raises
+    ------
+    ValueError
+        As :func:`isotropic_tasks`, or ``k`` larger than the number of observed directions.
+    """
     return _make_tasks(T, p, n, k=k, value=value, design=design, w_norm=w_norm, basis=basis, rng=rng)
 
 
@@ -196,7 +255,29 @@ def ridge_gap_family(kappa: float, sigma2: float = 1.0, n: int = 2) -> dict[str,
 def sample_responses(Xs: Sequence[np.ndarray], w_star: Any, sigma2: float, reps: int, rng: Any
                      ) -> list[np.ndarray]:
     """Responses :math:`y_t = X_t w^* + \\sigma \\varepsilon_t` for ``reps`` independent noise draws:
-    a list of ``(reps, n_t)`` arrays (designs may be ``(n_t, p)`` or batched ``(reps, n_t, p)``)."""
+    a list of ``(reps, n_t)`` arrays (designs may be ``(n_t, p)`` or batched ``(reps, n_t, p)``).
+
+    Parameters
+    ----------
+    Xs : list of arrays
+        Designs, ``(n_t, p)`` or ``(reps, n_t, p)``.
+    w_star : array_like, shape (p,)
+    sigma2 : float
+        Noise variance.
+    reps : int
+        Independent noise draws.
+    rng : int or numpy.random.Generator
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``(reps, n_t)`` per task.
+
+    Raises
+    ------
+    ValueError
+        Shapes that disagree, negative ``sigma2``, ``reps < 1``. TypeError for complex input.
+    """
     Xs = _design_list(Xs)
     w = _arr(w_star, "w_star", ndim=1)
     if w.shape[0] != Xs[0].shape[-1]:

@@ -85,7 +85,22 @@ def optimal_lams(gammas: Any, ns: Any, sigma2: float, e0: Any) -> np.ndarray:
     """Optimal GR eigenvalues :math:`\\lambda_j^{(t)*} = \\sigma^2 / (n_t e_j^{(t-1)})` ({prf:ref}`thm-lcl-optimal`),
     with :math:`e^{(t-1)}` the optimal errors; equivalently
     :math:`\\lambda_j^{(t)*} = (\\sigma^2/e_j^{(0)} + \\sum_{\\tau<t} n_\\tau\\gamma_j^{(\\tau)})/n_t`.
-    +inf where :math:`e_j^{(t-1)} = 0` or where the direction is unobserved and :math:`\\sigma^2 = 0`."""
+    +inf where :math:`e_j^{(t-1)} = 0` or where the direction is unobserved and :math:`\\sigma^2 = 0`.
+
+    Parameters
+    ----------
+    gammas, ns, sigma2, e0
+        As in :func:`gr_error`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (T, p)
+
+    Raises
+    ------
+    ValueError
+        As :func:`gr_error`.
+    """
     g, n, s2, e = _closed_inputs(gammas, ns, sigma2, e0)
     prev = np.vstack([e[None, :], optimal_gr_error(g, n, s2, e, per_direction=True)[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -100,7 +115,25 @@ def optimal_gr_error(gammas: Any, ns: Any, sigma2: float, e0: Any, *, per_direct
     .. math:: E\\lVert\\hat w_t - w^*\\rVert^2 = \\sum_j \\frac{\\sigma^2}{\\sigma^2/e_j^{(0)} + \\sum_{\\tau\\le t} n_\\tau \\gamma_j^{(\\tau)}}
 
     (computed as :math:`\\sigma^2 e^{(0)}/(\\sigma^2 + e^{(0)} S)`, which is also right when
-    :math:`e^{(0)} = 0` or :math:`\\sigma^2 = 0`)."""
+    :math:`e^{(0)} = 0` or :math:`\\sigma^2 = 0`).
+
+    Parameters
+    ----------
+    gammas, ns, sigma2, e0
+        As in :func:`gr_error`.
+    per_direction : bool
+        Return the ``(T, p)`` per-direction errors.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T,)`` (or ``(T, p)``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`gr_error`.
+    """
     g, n, s2, e = _closed_inputs(gammas, ns, sigma2, e0)
     S = np.cumsum(n[:, None] * g, axis=0)
     den = s2 + e * S
@@ -113,7 +146,22 @@ def optimal_gr_error(gammas: Any, ns: Any, sigma2: float, e0: Any, *, per_direct
 def practical_lams(gammas: Any, ns: Any) -> np.ndarray:
     """Eigenvalues of the practical :math:`\\Xi_t = \\tfrac1{n_t}\\sum_{\\tau<t} n_\\tau\\Sigma_\\tau`:
     :math:`\\lambda_j^{(t)} = \\sum_{\\tau<t} n_\\tau\\gamma_j^{(\\tau)}/n_t`. Their error is
-    :func:`oracle_error` ({prf:ref}`prop-lcl-practical`; the first task has :math:`\\Xi_1 = 0`)."""
+    :func:`oracle_error` ({prf:ref}`prop-lcl-practical`; the first task has :math:`\\Xi_1 = 0`).
+
+    Parameters
+    ----------
+    gammas : array_like, shape (T, p)
+    ns : array_like, shape (T,)
+
+    Returns
+    -------
+    numpy.ndarray, shape (T, p)
+
+    Raises
+    ------
+    ValueError
+        As :func:`gr_error`.
+    """
     g = _spectra(gammas)
     n = _ns(ns, g.shape[0])
     S = np.cumsum(n[:, None] * g, axis=0)
@@ -128,7 +176,25 @@ def oracle_error(gammas: Any, ns: Any, sigma2: float, e0: Any, *, per_direction:
               \\qquad S_j^{(t)} = \\sum_{\\tau\\le t} n_\\tau\\gamma_j^{(\\tau)},
 
     i.e. :math:`\\sigma^2\\operatorname{tr}((\\sum_\\tau n_\\tau\\Sigma_\\tau)^{-1})` when that matrix is invertible
-    (isotropic :math:`\\Sigma_\\tau = I`: :math:`\\sigma^2 p / N_t`). Practical GR has the same error."""
+    (isotropic :math:`\\Sigma_\\tau = I`: :math:`\\sigma^2 p / N_t`). Practical GR has the same error.
+
+    Parameters
+    ----------
+    gammas, ns, sigma2, e0
+        As in :func:`gr_error`.
+    per_direction : bool
+        Return the ``(T, p)`` per-direction errors.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T,)`` (or ``(T, p)``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`gr_error`.
+    """
     g, n, s2, e = _closed_inputs(gammas, ns, sigma2, e0)
     S = np.cumsum(n[:, None] * g, axis=0)
     with np.errstate(divide="ignore"):
@@ -138,7 +204,25 @@ def oracle_error(gammas: Any, ns: Any, sigma2: float, e0: Any, *, per_direction:
 
 def minnorm_error(gammas: Any, ns: Any, sigma2: float, e0: Any, *, per_direction: bool = False) -> np.ndarray:
     """Minimum-norm (:math:`\\Xi_t\\to 0^+`) error in the fixed design ({prf:ref}`thm-lcl-minnorm-floor`):
-    :math:`e_j^{(t)} = \\sigma^2/(n_t\\gamma_j^{(t)})` if :math:`\\gamma_j^{(t)}>0`, else :math:`e_j^{(t-1)}`."""
+    :math:`e_j^{(t)} = \\sigma^2/(n_t\\gamma_j^{(t)})` if :math:`\\gamma_j^{(t)}>0`, else :math:`e_j^{(t-1)}`.
+
+    Parameters
+    ----------
+    gammas, ns, sigma2, e0
+        As in :func:`gr_error`.
+    per_direction : bool
+        Return the ``(T, p)`` per-direction errors.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T,)`` (or ``(T, p)``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`gr_error`.
+    """
     g, n, s2, e = _closed_inputs(gammas, ns, sigma2, e0)
     out = np.empty_like(g)
     for t in range(g.shape[0]):
@@ -151,7 +235,23 @@ def minnorm_error(gammas: Any, ns: Any, sigma2: float, e0: Any, *, per_direction
 def minnorm_floor(gammas: Any, ns: Any, sigma2: float) -> np.ndarray:
     """Lower bound of {prf:ref}`thm-lcl-minnorm-floor`: after task :math:`t` the minimum-norm error is at least
     :math:`\\sigma^2\\operatorname{tr}(\\Sigma_t^+)/n_t = \\sum_{j:\\gamma_j^{(t)}>0}\\sigma^2/(n_t\\gamma_j^{(t)})`,
-    whatever happened before."""
+    whatever happened before.
+
+    Parameters
+    ----------
+    gammas : array_like, shape (T, p)
+    ns : array_like, shape (T,)
+    sigma2 : float
+
+    Returns
+    -------
+    numpy.ndarray, shape (T,)
+
+    Raises
+    ------
+    ValueError
+        As :func:`gr_error`.
+    """
     g = _spectra(gammas)
     n = _ns(ns, g.shape[0])
     s2 = _real_scalar(sigma2, "sigma2")
@@ -161,7 +261,25 @@ def minnorm_floor(gammas: Any, ns: Any, sigma2: float) -> np.ndarray:
 
 def ridge_error(gammas: Any, lam: Any, ns: Any, sigma2: float, e0: Any) -> np.ndarray:
     """Continual ridge (:math:`\\Xi_t = \\lambda_t I`) error, :func:`gr_error` with equal eigenvalues.
-    ``lam`` is a scalar or has one value per task."""
+    ``lam`` is a scalar or has one value per task.
+
+    Implements {prf:ref}`thm-lcl-recursion` for :math:`\\Xi_t = \\lambda_t I`.
+
+    Parameters
+    ----------
+    gammas, ns, sigma2, e0
+        As in :func:`gr_error`.
+    lam : float or array_like, shape (T,)
+
+    Returns
+    -------
+    numpy.ndarray, shape (T,)
+
+    Raises
+    ------
+    ValueError
+        As :func:`gr_error`, or ``lam`` of the wrong length.
+    """
     g = _spectra(gammas)
     lam = _arr(lam, "lam", nonnegative=True)
     if lam.ndim > 1 or (lam.ndim == 1 and lam.shape[0] != g.shape[0]):
@@ -312,6 +430,23 @@ def gr_error_design(Xs: Sequence[Any], xis: Sequence[Any] | None, w_star: Any, s
     with :math:`A_t = I - M_t^\dagger\Sigma_t`, :math:`m_0 = -w^*`, :math:`C_0 = 0`. Under
     {prf:ref}`asm-lcl-fixed-design` this reproduces {prf:ref}`thm-lcl-recursion`; for a random design it is the
     expectation over the noise given the drawn designs. ``xis`` as in :func:`gr_path` (None: minimum norm).
+
+    Parameters
+    ----------
+    Xs : list of (n_t, p) arrays
+    xis : list of (p, p) PSD arrays (``None`` entries: 0) or None
+    w_star : array_like, shape (p,)
+    sigma2 : float
+
+    Returns
+    -------
+    numpy.ndarray, shape (T,)
+        :math:`E[\lVert \hat w_t - w^*\rVert^2 \mid X_1, \dots, X_t]`.
+
+    Raises
+    ------
+    ValueError
+        Batched designs, shapes that disagree, a non-symmetric or non-PSD ``xis[t]``. TypeError for complex input.
     """
     Xs = _design_list(Xs)
     if any(X.ndim != 2 for X in Xs):
@@ -344,6 +479,21 @@ def tune_ridge_design(Xs: Sequence[Any], w_star: Any, sigma2: float, grid: Any |
     In the eigenbasis :math:`U` of :math:`\Sigma_t` (eigenvalues :math:`s_i`), with :math:`d_i = \lambda/(\lambda+s_i)`,
     the error after the step is :math:`\sum_i d_i^2\big((U^\top m)_i^2 + (U^\top C U)_{ii}\big)
     + \tfrac{\sigma^2}{n_t}\sum_i s_i/(s_i+\lambda)^2`, cheap to evaluate on a grid.
+
+    Implements the greedy tuning of {doc}`../notebooks/part3_paper_experiment` (Gaussian design).
+
+    Parameters
+    ----------
+    Xs : list of (n_t, p) arrays
+    w_star : array_like, shape (p,)
+    sigma2 : float
+    grid : array_like, optional
+        Candidate values (as :func:`tune_ridge`).
+
+    Raises
+    ------
+    ValueError
+        Batched designs, shapes that disagree, a bad grid.
     """
 
     Xs = _design_list(Xs)
@@ -388,7 +538,26 @@ def oracle_error_gaussian(p: int, N: Any, sigma2: float, w_norm2: float = 1.0) -
         (1 - N/p)\\lVert w^*\\rVert^2 + \\sigma^2 N/(p - N - 1), & N \\le p - 2,\\end{cases}
 
     and :math:`+\\infty` for :math:`p-1 \\le N \\le p+1` (the inverse moments diverge).
-    ``N`` (total sample size) may be an array."""
+    ``N`` (total sample size) may be an array.
+
+    Parameters
+    ----------
+    p : int
+    N : int or array_like
+        Total sample sizes.
+    sigma2, w_norm2 : float
+        Noise variance and :math:`\\lVert w^*\\rVert^2`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The shape of ``N``; the variance factor is :func:`mylib.linalg.isotropic_ls_variance`.
+
+    Raises
+    ------
+    ValueError
+        Non-integer or non-positive ``N``, negative ``sigma2``. TypeError for complex input.
+    """
     p = check_positive_int(p, "p")
     N = _arr(N, "N")
     if np.any(N < 1) or np.any(N != np.round(N)):
@@ -405,7 +574,24 @@ def minnorm_error_gaussian(p: int, ns: Any, sigma2: float, w_norm2: float = 1.0)
     .. math:: m_t = (1 - r_t/p)\\, m_{t-1} + \\sigma^2 v(n_t, p), \\quad m_0 = \\lVert w^*\\rVert^2,
 
     with :math:`r_t = \\min(n_t, p)`, :math:`v = n/(p-n-1)` for :math:`n\\le p-2`,
-    :math:`p/(n-p-1)` for :math:`n \\ge p+2` (+inf otherwise)."""
+    :math:`p/(n-p-1)` for :math:`n \\ge p+2` (+inf otherwise).
+
+    Parameters
+    ----------
+    p : int
+    ns : array_like, shape (T,)
+    sigma2, w_norm2 : float
+
+    Returns
+    -------
+    numpy.ndarray, shape (T,)
+        :math:`v` is :func:`mylib.linalg.isotropic_ls_variance`.
+
+    Raises
+    ------
+    ValueError
+        Empty or non-positive ``ns``, negative ``sigma2``. TypeError for complex input.
+    """
     p = check_positive_int(p, "p")
     n = _arr(ns, "ns", ndim=1)
     if n.size == 0 or np.any(n < 1):
@@ -426,7 +612,25 @@ def early_stopping_to_gr(gammas: Any, etas: Any, k: int) -> np.ndarray:
     .. math:: \\lambda_j = \\gamma_j\\frac{\\rho_j}{1 - \\rho_j},\\qquad \\rho_j = (1 - \\eta_j\\gamma_j)^k,
 
     for :math:`0 < \\eta_j\\gamma_j \\le 1`; :math:`+\\infty` where :math:`\\gamma_j = 0` (untouched direction;
-    any :math:`\\lambda_j \\ge 0` gives the same estimate). ``gammas`` and ``etas`` have equal shapes."""
+    any :math:`\\lambda_j \\ge 0` gives the same estimate). ``gammas`` and ``etas`` have equal shapes.
+
+    Parameters
+    ----------
+    gammas, etas : array_like
+        Equal shapes.
+    k : int
+        Number of steps.
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`\\lambda_j` (``inf`` where :math:`\\gamma_j = 0`).
+
+    Raises
+    ------
+    ValueError
+        Shapes that differ, :math:`\\eta_j\\gamma_j \\notin (0, 1]` in an observed direction, ``k < 1``.
+    """
     g = _arr(gammas, "gammas", nonnegative=True)
     eta = _arr(etas, "etas", nonnegative=True)
     if g.shape != eta.shape or g.size == 0:
@@ -448,7 +652,23 @@ def gr_to_early_stopping(gammas: Any, lams: Any, k: int) -> np.ndarray:
 
     .. math:: \\eta_j = \\big(1 - (\\lambda_j/(\\lambda_j + \\gamma_j))^{1/k}\\big)/\\gamma_j,
 
-    and 0 where :math:`\\gamma_j = 0` (any rate works there)."""
+    and 0 where :math:`\\gamma_j = 0` (any rate works there).
+
+    Parameters
+    ----------
+    gammas, lams : array_like
+        Equal shapes (``lams`` may be ``inf``).
+    k : int
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        Shapes that differ, negative values, ``k < 1``.
+    """
     g = _arr(gammas, "gammas", nonnegative=True)
     lam = _lams(lams, g.shape)
     k = check_positive_int(k, "k")
