@@ -530,3 +530,15 @@ def test_mean_ci_coverage_and_errors():
         mylib.stats.mean_ci([1.0])
     with pytest.raises(ValueError):
         mylib.stats.mean_ci([1.0, 2.0], level=1.0)
+
+
+def test_full_profile_comparison_reads_the_record(tmp_path):
+    import json
+
+    assert lc.full_profile_comparison("nb", {"a": 1}, results=str(tmp_path)) is None
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "nb-seed0.json").write_text(json.dumps(
+        {"numbers": {"a": 2, "b": True}, "device": "cpu", "wall_time_s": 3.0, "finished": "now", "status": "ok"}))
+    table, meta = lc.full_profile_comparison("nb", {"a": 1, "c": 0.5}, results=str(tmp_path))
+    assert table.loc["a"].tolist() == ["1", "2"] and table.loc["b"].tolist() == ["-", "True"]
+    assert table.loc["c"].tolist() == ["0.5", "-"] and meta["device"] == "cpu"

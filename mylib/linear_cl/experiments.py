@@ -17,6 +17,7 @@ from .tasks import TaskSequence, covariate_shift_tasks, isotropic_tasks
 from .theory import (gr_error_design, memory_error, minnorm_error, optimal_gr_error, oracle_error, ridge_error, tune_ridge)
 
 __all__ = ["PAPER_METHODS", "closed_form_errors", "paper_tasks", "draw_study", "memory_study", "mc_table",
+           "full_profile_comparison",
            "explorer_curves", "explorer_plot"]
 
 #: The learners of the paper's experiment, in the order the figures and tables show them.
@@ -237,6 +238,43 @@ def mc_table(mc: dict[str, np.ndarray], theory: dict[str, Any], steps: Sequence[
                          "MC mean": f"{s['mean'][t]:.4f}", "SE": f"{s['se'][t]:.4f}", "z": f"{s['z'][t]:+.2f}",
                          "rel. err": f"{s['rel'][t]:.4f}", "_z": s["z"][t], "_rel": s["rel"][t]})
     return pd.DataFrame(rows)
+
+
+def full_profile_comparison(notebook: str, recorded: dict[str, Any], results: str = "../results",
+                            seed: int = 0):
+    """This run's key numbers next to those of the committed full-profile run record of ``notebook``.
+
+    Parameters
+    ----------
+    notebook : str
+        Notebook stem, e.g. ``"part3_paper_experiment"``.
+    recorded : dict
+        The numbers this run reported (what :func:`mylib.summary` returned).
+    results : str
+        The results folder (``results/full/<notebook>-seed<seed>.json`` is read).
+    seed : int
+        Seed of the full-profile record.
+
+    Returns
+    -------
+    (pandas.DataFrame, dict) or None
+        One row per key (``this run``, ``full profile``; ``-`` where a side lacks the key) and the record's
+        metadata (device, wall time, finished); None when no record is committed.
+    """
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(results) / "full" / f"{notebook}-seed{int(seed)}.json"
+    if not path.exists():
+        return None
+    rec = json.loads(path.read_text())
+    table = pd.DataFrame({"this run": pd.Series({k: str(v) for k, v in recorded.items()}, dtype=object),
+                          "full profile": pd.Series({k: str(v) for k, v in rec.get("numbers", {}).items()},
+                                                    dtype=object)}).fillna("-")
+    meta = {k: rec.get(k) for k in ("device", "wall_time_s", "finished", "status")}
+    return table, meta
 
 
 def explorer_curves(sigma2: float = 1.0, n: int = 150, T: int = 20, lam: float = 1.0,
