@@ -93,7 +93,7 @@ def render_frame(fig, dpi: int = 72, colors: int | None = 256) -> bytes:
     return out.getvalue()
 
 
-@dataclass
+@dataclass(repr=False)
 class StaticExplorer:
     """Precomputed frames of a figure over a grid of control values, displayed as an offline HTML slider widget.
 
@@ -202,6 +202,10 @@ class StaticExplorer:
 
     def _repr_html_(self) -> str:
         return self.html()
+
+    def __repr__(self) -> str:
+        grid = ", ".join(f"{k}={len(v)}" for k, v in self.controls.items())
+        return f"StaticExplorer({grid}; {len(self.frames)} frames, {self.nbytes / 1024:.0f} kB)"
 
     def standalone_html(self, head: str = "", tail: str = "") -> str:
         """A complete HTML page holding the explorer (``head``/``tail``: extra markup, e.g. a test script)."""

@@ -67,6 +67,8 @@ def test_html_holds_every_frame_and_the_sliders(ex):
     assert "http://" not in page and "https://" not in page  # nothing from the network
     assert ex._repr_html_() == page
     assert ex.standalone_html().startswith("<!DOCTYPE html>")
+    # the plain-text fallback of a notebook output stays short (no frame bytes)
+    assert repr(ex).startswith("StaticExplorer(a=3, b=2; 6 frames") and len(repr(ex)) < 100
 
 
 def test_defaults_labels_and_numpy_values():

@@ -40,12 +40,14 @@ MOVE_SCRIPT = """<script>
       s.value = s.max; s.dispatchEvent(new Event('input', {bubbles: true}));
     });
   });
-  if (boxes.length) { boxes[0].scrollIntoView(); }
+  PIN();
 })();
 </script>"""
-SCROLL_SCRIPT = """<script>
-(function(){ var b = document.querySelector('.static-explorer'); if (b) { b.scrollIntoView(); } })();
-</script>"""
+# Both copies pin the first explorer to the top of the viewport, so that the screenshot shows it on any page layout.
+PIN_JS = ("function PIN(){var b=document.querySelector('.static-explorer');if(b){b.style.cssText+="
+          "';position:fixed;top:0;left:0;z-index:2147483647;background:white;width:1180px;padding:8px';}}")
+MOVE_SCRIPT = MOVE_SCRIPT.replace("<script>", "<script>" + PIN_JS, 1)
+SCROLL_SCRIPT = "<script>" + PIN_JS + "PIN();</script>"
 
 
 def find_browser() -> str | None:
