@@ -270,9 +270,10 @@ def full_profile_comparison(notebook: str, recorded: dict[str, Any], results: st
     if not path.exists():
         return None
     rec = json.loads(path.read_text())
-    table = pd.DataFrame({"this run": pd.Series({k: str(v) for k, v in recorded.items()}, dtype=object),
-                          "full profile": pd.Series({k: str(v) for k, v in rec.get("numbers", {}).items()},
-                                                    dtype=object)}).fillna("-")
+    theirs = rec.get("numbers", {})
+    keys = list(recorded) + [k for k in theirs if k not in recorded]  # this run's order, then the record's extras
+    table = pd.DataFrame({"this run": [str(recorded[k]) if k in recorded else "-" for k in keys],
+                          "full profile": [str(theirs[k]) if k in theirs else "-" for k in keys]}, index=keys)
     meta = {k: rec.get(k) for k in ("device", "wall_time_s", "finished", "status")}
     return table, meta
 
