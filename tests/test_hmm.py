@@ -667,3 +667,22 @@ def test_ring_vocab_and_variance_order():
     assert abs(abs(W1[:, 0] @ top) / np.linalg.norm(W1[:, 0])) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="order"):
         hmm.reveal_readout(src, 1, order="random")
+
+
+def test_signal_basis_completion_is_deterministic_and_orthonormal():
+    # rank-1 cross-covariance: one signal direction, the rest are the frozen state's principal directions made
+    # orthogonal to it (not the SVD's arbitrary null-space basis)
+    g = np.random.default_rng(0)
+    phi = g.standard_normal((4000, 5)) * np.array([3.0, 2.0, 1.5, 1.0, 0.5])
+    y = (phi[:, [1]] > 0).astype(float)
+    src = hmm.PoolSource(phi, y)
+    U, s2 = src.signal_basis()
+    np.testing.assert_allclose(U.T @ U, np.eye(5), atol=1e-12)
+    M, C = src.whitening()
+    assert np.count_nonzero(s2) == 1
+    np.testing.assert_allclose(U[:, 1:].T @ C, 0, atol=1e-12)
+    # the first completion direction is the largest-variance whitened coordinate, projected off the signal
+    e = np.zeros(5)
+    e[-1] = 1.0
+    v = e - (U[:, 0] @ e) * U[:, 0]
+    assert abs(U[:, 1] @ v / np.linalg.norm(v)) == pytest.approx(1.0)

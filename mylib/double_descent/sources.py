@@ -179,13 +179,33 @@ class _Source:
 
     def signal_basis(self) -> tuple[np.ndarray, np.ndarray]:
         """Orthonormal basis ``U`` (``r x r``) of the whitened state ordered by decreasing signal, and the squared
-        singular values ``s_j^2`` of ``C`` (zero-padded to length ``r``). Cached."""
+        singular values ``s_j^2`` of ``C`` (zero-padded to length ``r``). Cached.
+
+        The first ``rank(C)`` columns are the left singular vectors of ``C`` (sign fixed: largest entry positive).
+        The directions without signal are completed deterministically -- the principal directions of the frozen
+        state, largest variance first, made orthogonal to the signal directions (Gram-Schmidt) -- rather than by
+        the arbitrary null-space basis of the SVD, which differs between LAPACK builds and CPU kernels.
+        """
         if "_basis_cache" not in self.__dict__:
             _, C = self.whitening()
-            U, s, _ = np.linalg.svd(C, full_matrices=True)
-            s2 = np.zeros(C.shape[0])
-            s2[: s.size] = s ** 2
-            self._basis_cache = (U, s2)
+            r = C.shape[0]
+            U, s, _ = np.linalg.svd(C, full_matrices=False)
+            k = int(np.sum(s > (s.max() if s.size else 0.0) * max(C.shape) * np.finfo(float).eps))
+            cols = [u * np.sign(u[np.argmax(np.abs(u))]) for u in U[:, :k].T]
+            for j in range(r - 1, -1, -1):  # whitened coordinate j has the (j+1)-th smallest variance
+                if len(cols) == r:
+                    break
+                v = np.zeros(r)
+                v[j] = 1.0
+                for _ in range(2):  # Gram-Schmidt, twice for orthogonality to working precision
+                    for u in cols:
+                        v -= (u @ v) * u
+                norm = np.linalg.norm(v)
+                if norm > 1e-8:
+                    cols.append(v / norm)
+            s2 = np.zeros(r)
+            s2[:k] = s[:k] ** 2
+            self._basis_cache = (np.stack(cols, axis=1), s2)
         U, s2 = self._basis_cache
         return U.copy(), s2.copy()
 
