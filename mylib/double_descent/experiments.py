@@ -108,6 +108,24 @@ def simulate_head_risks(task: HeadTask, n: int, reps: int, ridge: float = 0.0, s
     (:func:`fit_head`); its population risk adds :math:`\\lVert b_0\\rVert^2/d` (features and targets of a
     :class:`HeadTask` have mean zero).
 
+    Implements the Monte Carlo side of {prf:ref}`def-dd-risk` with the exact population risk of
+    {prf:ref}`lem-dd-decomposition`.
+
+    Parameters
+    ----------
+    task : HeadTask
+    n, reps : int
+        Training-set size and number of training sets.
+    ridge : float
+        ``>= 0``; 0 is the minimum-norm head.
+    seed : int
+        Run seed (stream ``("head-risks", seed, p, n)`` of :mod:`mylib.seeds`).
+    device : str or torch.device, optional
+    max_elements : int
+        Feature entries per chunk.
+    intercept : bool
+        Heads with an intercept.
+
     Returns
     -------
     numpy.ndarray (reps,)
@@ -143,6 +161,20 @@ def simulate_head_risks(task: HeadTask, n: int, reps: int, ridge: float = 0.0, s
 def peak_location(ps: Any, values: Any) -> int:
     """The model size at which ``values`` is largest (ties: the first).
 
+    Used for the peak of {prf:ref}`cor-dd-degenerate` and {prf:ref}`prop-dd-intercept`.
+
+    Parameters
+    ----------
+    ps : array_like (m,)
+        Model sizes.
+    values : array_like (m,)
+        A curve over them (NaN never wins).
+
+    Returns
+    -------
+    int
+        The size with the largest value.
+
     Raises
     ------
     ValueError
@@ -160,6 +192,20 @@ def model_size_grid(p_min: int, p_max: int, num: int, n: int | None = None) -> n
 
     With ``n`` given, the interpolation threshold ``n - 1, n, n + 1`` and the sizes ``n - 4`` and ``n + 4`` (the
     closest sizes where the risk has finite variance, {ref}`ex-dd-chi2`) are added when they lie in the range.
+
+    Parameters
+    ----------
+    p_min, p_max : int
+        Range, ``1 <= p_min <= p_max``.
+    num : int
+        Points of the log grid, ``>= 2``.
+    n : int, optional
+        Training samples (adds the sizes around the peak of {prf:ref}`prop-dd-peak`).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Sorted, unique sizes.
 
     Raises
     ------
@@ -205,6 +251,14 @@ def simulate_curve(make_task, ps: Sequence[int], n: int, reps: int, ridge: Any =
     dict of numpy arrays
         ``p``, ``theory`` (:meth:`HeadTask.theory`), ``noise``, ``signal``, ``ridge``, and the
         :func:`mylib.stats.describe` fields ``mean``, ``se``, ``median``, ``q10``, ``q90``.
+
+    Raises
+    ------
+    ValueError
+        If ``make_task`` does not return a :class:`HeadTask`, or for invalid sizes (see
+        :func:`simulate_head_risks`). Compares with {prf:ref}`thm-dd-underparam`, {prf:ref}`thm-dd-overparam`,
+        {prf:ref}`thm-dd-deteq` or {prf:ref}`prop-dd-intercept` through :meth:`HeadTask.theory`.
+
     """
     from ..runtime import progress
 
@@ -226,6 +280,17 @@ def curve_agreement(curve: dict[str, np.ndarray], n: int, min_gap: int = 4, p_mi
                     p_max: float = math.inf) -> dict[str, float]:
     """Largest relative error and largest ``|z|`` of simulation against theory over the sizes with
     ``|p - n| >= min_gap`` and ``p_min <= p <= p_max`` (finite theory only).
+
+    Parameters
+    ----------
+    curve : dict
+        A :func:`simulate_curve` result.
+    n : int
+        Centre of the excluded window (the interpolation threshold, {prf:ref}`prop-dd-peak`).
+    min_gap : int
+        Sizes with ``|p - n| < min_gap`` are left out.
+    p_min, p_max : float
+        Size range compared.
 
     Returns
     -------
@@ -251,7 +316,27 @@ def curve_agreement(curve: dict[str, np.ndarray], n: int, min_gap: int = 4, p_mi
 def format_curve(curve: dict[str, np.ndarray], n: int, digits: int = 4) -> str:
     """A text table of a :func:`simulate_curve` result: theory, simulated mean, standard error, relative error and
     z-score per size. Rows with ``|p - n| <= 3`` are marked ``*``: there the risk has infinite variance
-    ({ref}`ex-dd-chi2`) or infinite mean, so their standard errors are not meaningful."""
+    ({ref}`ex-dd-chi2`) or infinite mean, so their standard errors are not meaningful.
+
+    Parameters
+    ----------
+    curve : dict
+        A :func:`simulate_curve` result.
+    n : int
+        Interpolation threshold ({prf:ref}`prop-dd-peak`) around which rows are marked.
+    digits : int
+        Significant digits.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a positive integer.
+
+    """
     n = check_positive_int(n, "n")
     lines = [f"{'p':>5} {'theory':>11} {'sim mean':>11} {'s.e.':>9} {'rel.err':>8} {'z':>6}"]
     for i, p in enumerate(curve["p"]):

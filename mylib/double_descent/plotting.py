@@ -21,6 +21,20 @@ def plot_double_descent(n: int = 40, state_noise: float = 1.0, readout: float = 
     ({prf:ref}`prop-dd-reveal`) for :func:`decaying_chain` of dimension ``reveal_factor * n`` (:func:`reveal_risk`),
     with its best size marked.
 
+    Parameters
+    ----------
+    n : int
+        Training samples, ``>= 8``.
+    state_noise, readout, strength : float
+        ``q``, ``c`` and ``a`` of :func:`ar1_noise_signal`.
+    alpha : float
+        Decay exponent of :func:`decaying_chain`.
+    reveal_factor : int
+        The contrast's hidden dimension is ``reveal_factor * n``.
+    p_points : int
+        Points of the log grid of sizes.
+    axes : two matplotlib axes, optional
+
     Returns
     -------
     matplotlib.figure.Figure

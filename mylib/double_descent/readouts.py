@@ -25,6 +25,21 @@ def spread_readout(source: _Source, p: int, readout: float = 1.0, rng: Any = 0) 
     state does not grow with ``p``: per-output signal ``c^2 ||C||_F^2 / d`` and noise ``total - signal`` for every
     ``p`` ({prf:ref}`prop-dd-population`).
 
+    Parameters
+    ----------
+    source : GaussianSource or PoolSource
+    p : int
+        Width, ``>= r``.
+    readout : float
+        Quality ``c`` in ``[0, 1]``.
+    rng : int, numpy.random.Generator or numpy.random.SeedSequence
+        Draw of the random embedding ``O`` (:func:`mylib.linalg.haar_orthonormal`).
+
+    Returns
+    -------
+    W : numpy.ndarray (k, p)
+    R : numpy.ndarray (p, p)
+
     Raises
     ------
     ValueError
@@ -97,6 +112,20 @@ def reveal_increments(source: _Source, readout: float = 1.0, order: str = "signa
     """Per-output signal carried by each revealed direction of :func:`reveal_readout`, ``c^2 ||U_j^T C||^2 / d``
     (length ``r``, in reveal order); the input of :func:`reveal_risk`.
 
+    Implements the increments of {prf:ref}`prop-dd-reveal`.
+
+    Parameters
+    ----------
+    source : GaussianSource or PoolSource
+    readout : float
+        Quality ``c`` in ``[0, 1]``.
+    order : {"signal", "variance"}
+        As :func:`reveal_readout`.
+
+    Returns
+    -------
+    numpy.ndarray (r,)
+
     Raises
     ------
     ValueError
@@ -128,6 +157,22 @@ def anisotropic_readout(source: _Source, p: int, scale: float = 1.0, emission_no
     :func:`deterministic_equivalent_risk` ({prf:ref}`thm-dd-deteq`). For ``p < n - 1``
     {prf:ref}`thm-dd-underparam` still holds exactly.
 
+    Parameters
+    ----------
+    source : GaussianSource or PoolSource
+    p : int
+        Width, ``>= k``.
+    scale : float
+        ``w >= 0``.
+    emission_noise : float
+        :math:`\\sigma_u^2 \\ge 0`.
+    rng : int, numpy.random.Generator or numpy.random.SeedSequence
+
+    Returns
+    -------
+    W : numpy.ndarray (k, p)
+    R : numpy.ndarray (p, p)
+
     Raises
     ------
     ValueError
@@ -145,6 +190,11 @@ def anisotropic_spectrum(source: _Source, p: int, scale: float = 1.0, emission_n
     (eigenvectors ``O^T v_j``) and ``sigma_u^2`` (``p - k`` times, no signal), and the signal weight of spike ``j``
     is ``||v_j^T (w^2 Cov(phi) + sigma_u^2 I)^{-1} w Cov(phi, y)||^2 / d``. These are the inputs of
     :func:`deterministic_equivalent_risk`; the result does not depend on the random ``O``.
+
+    Parameters
+    ----------
+    source, p, scale, emission_noise
+        As :func:`anisotropic_readout`.
 
     Returns
     -------
@@ -251,6 +301,20 @@ class HeadTask:
         ``intercept=True`` (heads with an intercept, ``ridge == 0`` only): :func:`intercept_ridgeless_risk` when
         isotropic or ``p <= n`` ({prf:ref}`prop-dd-intercept`).
 
+        Parameters
+        ----------
+        n : int
+            Training samples.
+        ridge : float
+            ``>= 0``.
+        intercept : bool
+            Heads with an intercept.
+
+        Returns
+        -------
+        float
+            The expected risk per output (``inf`` at the peak).
+
         Raises
         ------
         ValueError
@@ -286,7 +350,22 @@ class HeadTask:
         return self._cache[key]
 
     def sample(self, n: int, reps: int, gen: torch.Generator, device) -> tuple[torch.Tensor, torch.Tensor]:
-        """``reps`` independent training sets of size ``n``: ``X`` (reps, n, p), ``Y`` (reps, n, d)."""
+        """``reps`` independent training sets of size ``n``: ``X`` (reps, n, p), ``Y`` (reps, n, d).
+
+        Parameters
+        ----------
+        n, reps : int
+        gen : torch.Generator
+            On ``device``.
+        device : torch.device
+
+        Returns
+        -------
+        X : torch.Tensor (reps, n, p)
+        Y : torch.Tensor (reps, n, d)
+            Centred with the population means ({prf:ref}`def-dd-head`).
+
+        """
         W, (a, V, b), mphi, my, _, _ = self._device_tensors(device)
         phi, y = self.source.sample_pairs(n * reps, gen, device)
         g = torch.randn(n * reps, self.p, generator=gen, dtype=_DTYPE, device=device)
@@ -295,7 +374,20 @@ class HeadTask:
         return X.reshape(reps, n, self.p), (y - my).reshape(reps, n, self.d)
 
     def risk(self, B_hat: torch.Tensor) -> torch.Tensor:
-        """Exact population risk per output of head(s) ``B_hat`` (p, d) or (reps, p, d)."""
+        """Exact population risk per output of head(s) ``B_hat`` (p, d) or (reps, p, d).
+
+        Parameters
+        ----------
+        B_hat : torch.Tensor
+            ``(p, d)`` or ``(reps, p, d)``, float64.
+
+        Returns
+        -------
+        torch.Tensor
+            ``()`` or ``(reps,)``: :math:`\\sigma^2 + \\mathrm{tr}(D^\\top \\Sigma_x D)/d`, :math:`D = \\hat B - B_\\star`
+            ({prf:ref}`lem-dd-decomposition`).
+
+        """
         _, _, _, _, Sx, Bs = self._device_tensors(B_hat.device)
         D = B_hat - Bs
         if self._isotropic:

@@ -43,6 +43,18 @@ def stationary_covariance(A: Any, Q: Any) -> np.ndarray:
 
     Solves the discrete Lyapunov equation ``Sigma_z = A^T Sigma_z A + Q`` ({prf:ref}`prop-dd-population`).
 
+    Parameters
+    ----------
+    A : array_like (d, d)
+        Transition matrix.
+    Q : float or array_like (d, d)
+        Innovation covariance (a scalar means ``Q * I``).
+
+    Returns
+    -------
+    numpy.ndarray (d, d)
+        :math:`\\Sigma_z`.
+
     Raises
     ------
     ValueError
@@ -279,6 +291,18 @@ def _check_hmm(T: Any, E: Any, pi0: Any) -> tuple[np.ndarray, np.ndarray, np.nda
 def stationary_distribution(T: Any) -> np.ndarray:
     """Stationary distribution ``pi = pi T`` of an irreducible row-stochastic matrix ``T``.
 
+    Implements the stationary law of {prf:ref}`def-dd-discrete-hmm`.
+
+    Parameters
+    ----------
+    T : array_like (K, K)
+        Row-stochastic transition matrix.
+
+    Returns
+    -------
+    numpy.ndarray (K,)
+        :math:`\\pi` with :math:`\\pi T = \\pi`, :math:`\\sum_k \\pi_k = 1`.
+
     Raises
     ------
     ValueError
@@ -303,6 +327,16 @@ def random_discrete_hmm(K: int, V: int, stay: float = 0.7, concentration: float 
 
     ``T = stay * I + (1 - stay) * D`` with Dirichlet(1) rows ``D``; emission rows ``E_k`` are
     Dirichlet(``concentration``) over ``V`` tokens (small concentration = informative tokens).
+
+    Parameters
+    ----------
+    K, V : int
+        Hidden states and vocabulary size.
+    stay : float
+        Probability mass kept on the diagonal of ``T``.
+    concentration : float
+        Dirichlet concentration of the random rows.
+    rng : int, numpy.random.Generator or numpy.random.SeedSequence
 
     Returns
     -------
@@ -335,6 +369,8 @@ def ring_hmm(K: int, drift: float = 0.25, width: float = 1.5, vocab: int | None 
     Emissions: position ``v`` (one per state) with probability proportional to ``exp(-dist(k, v)^2 / (2 width^2))``
     (ring distance). With ``vocab`` given, the token is the arc of that noisy position (``vocab`` equal arcs,
     token ``floor(v * vocab / K)``): a coarse vocabulary. The uniform law is stationary.
+
+    Used for the contrast of {prf:ref}`prop-dd-reveal` on a discrete HMM ({prf:ref}`def-dd-discrete-hmm`).
 
     Parameters
     ----------
@@ -384,6 +420,14 @@ def sample_discrete_hmm(T: Any, E: Any, pi0: Any, n_seq: int, length: int,
     """Sample hidden states and tokens of a discrete HMM ({prf:ref}`def-dd-discrete-hmm`).
 
     ``h_1 ~ pi0``, ``h_{t+1} | h_t ~ T[h_t]``, ``o_t | h_t ~ E[h_t]``.
+
+    Parameters
+    ----------
+    T, E, pi0 : array_like
+        Transition ``(K, K)``, emission ``(K, V)`` and initial ``(K,)`` probabilities.
+    n_seq, length : int
+        Number of sequences and their length.
+    rng : int, numpy.random.Generator or numpy.random.SeedSequence
 
     Returns
     -------
@@ -477,6 +521,18 @@ def _forward(T: np.ndarray, E: np.ndarray, pi0: np.ndarray, o: np.ndarray, keep_
 def next_token_probs(beliefs: Any, T: Any, E: Any) -> np.ndarray:
     """Next-token probabilities ``P(o_{t+1} | o_1..o_t) = b_t T E`` of the frozen model (last axis K -> V).
 
+    Implements the next-token law of {prf:ref}`lem-dd-forward`: :math:`b_L T E`.
+
+    Parameters
+    ----------
+    beliefs : array_like (..., K)
+    T, E : array_like
+        Transition ``(K, K)`` and emission ``(K, V)`` matrices.
+
+    Returns
+    -------
+    numpy.ndarray (..., V)
+
     Raises
     ------
     ValueError
@@ -500,6 +556,20 @@ def belief_pool(T: Any, E: Any, pi0: Any, n_seq: int, length: int, rng: Any = 0,
     hidden state ``h_{L+1}`` (``"state"``) or of the next token ``o_{L+1}`` (``"token"``). With ``labels`` (an
     integer class per hidden state, for ``target="state"``) the target is the one-hot class of ``h_{L+1}`` (e.g. the
     sector of a ring position): a coarse downstream label.
+
+    Implements the frozen filter of {prf:ref}`def-dd-discrete-hmm` and {prf:ref}`lem-dd-forward`.
+
+    Parameters
+    ----------
+    T, E, pi0 : array_like
+        The HMM (:func:`random_discrete_hmm`, :func:`ring_hmm`).
+    n_seq, length : int
+        Pool size and number of tokens read before the prediction.
+    rng : int, numpy.random.Generator or numpy.random.SeedSequence
+    target : {"state", "token"}
+    features : {"belief", "next_token"}
+    labels : array_like of int, optional
+        One class per hidden state (``target="state"`` only).
 
     Returns
     -------

@@ -150,6 +150,19 @@ def spectral_signal_weights(Sigma_x: Any, B_star: Any, tol: float = 1e-12) -> tu
     So that ``sum_i s_i w_i = tr(B*^T Sigma_x B*) / d`` is the per-output signal. These are the inputs of
     :func:`deterministic_equivalent_risk` ({prf:ref}`thm-dd-deteq`). Eigenvalues below ``tol * max`` are set to 0.
 
+    Parameters
+    ----------
+    Sigma_x : array_like (p, p)
+        Symmetric PSD feature covariance.
+    B_star : array_like (p, d)
+        Population head.
+    tol : float
+        Relative eigenvalue cut-off.
+
+    Returns
+    -------
+    eigenvalues, signal_weights : numpy.ndarray (p,)
+
     Raises
     ------
     ValueError
@@ -224,6 +237,11 @@ def deterministic_equivalent_risk(eigenvalues: Any, signal_weights: Any, n: floa
     terms : bool
         Return ``dict(noise, bias, variance, kappa)`` instead of the total.
 
+    Returns
+    -------
+    float or dict
+        The risk, or its parts (``terms=True``).
+
     Raises
     ------
     ValueError
@@ -278,6 +296,11 @@ def reveal_risk(p: Any, n: int, total: float, signal_increments: Any):
         Per-output variance of the target, ``>= sum(signal_increments)``.
     signal_increments : array_like
         1-D, ``>= 0``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Same shape as ``p``.
 
     Raises
     ------
@@ -339,6 +362,21 @@ def decaying_chain(D: int, strength: float, state_noise: float = 1.0, alpha: flo
     The coordinates of the hidden state have decreasing importance, so a revealing read-out
     ({prf:ref}`prop-dd-reveal`) uncovers signal in decreasing amounts. See :func:`decaying_chain_increments`.
 
+    Parameters
+    ----------
+    D : int
+        Hidden-state dimension, ``>= 1``.
+    strength : float
+        Transition strength ``a`` in ``[0, 1)``.
+    state_noise : float
+        Innovation scale ``q >= 0``.
+    alpha : float
+        Decay exponent ``>= 0``.
+
+    Returns
+    -------
+    A, Q : numpy.ndarray (D, D)
+
     Raises
     ------
     ValueError
@@ -359,6 +397,13 @@ def decaying_chain_increments(D: int, strength: float, state_noise: float = 1.0,
 
     With ``q_j = q (j+1)^-alpha`` (``j = 0..D-1``): ``total = sum_j q_j / ((1 - a^2) D)`` and
     ``delta_j = c^2 a^2 q_j / ((1 - a^2) D)`` ({prf:ref}`cor-dd-spread`, item 2), in decreasing order.
+
+    Parameters
+    ----------
+    D, strength, state_noise, alpha
+        As :func:`decaying_chain`.
+    readout : float
+        Read-out quality ``c`` in ``[0, 1]``.
 
     Returns
     -------
@@ -381,6 +426,20 @@ def optimal_ridge(p: int, n: int, noise: float, signal: float) -> float:
     """Optimal ridge ``lambda* = noise * p / (n * signal)`` for isotropic features ({ref}`ex-dd-ridge`).
 
     For the objective ``(1/n)||Y - X B||^2 + lambda ||B||^2``. Returns ``inf`` when ``signal == 0``.
+
+    Implements the optimum of {prf:ref}`thm-dd-deteq` for :math:`\\Sigma_x = I_p`.
+
+    Parameters
+    ----------
+    p, n : int
+        Model size and training samples, ``>= 1``.
+    noise, signal : float
+        ``>= 0``.
+
+    Returns
+    -------
+    float
+        :math:`\\lambda_\\star = \\sigma^2 p / (n S)` (``inf`` when ``signal == 0``).
 
     Raises
     ------
