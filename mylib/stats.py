@@ -164,3 +164,35 @@ def describe(x: Any) -> dict[str, float]:
     q10, med, q90 = np.quantile(r, [0.1, 0.5, 0.9])
     return {"mean": float(r.mean()), "se": float(r.std(ddof=1) / np.sqrt(r.size)), "sd": float(r.std(ddof=1)),
             "median": float(med), "q10": float(q10), "q90": float(q90), "n": int(r.size)}
+
+
+def mean_ci(x: Any, level: float = 0.95, axis: int = 0) -> dict[str, np.ndarray]:
+    """Mean with a Student-t confidence interval :math:`\\bar x \\pm t_{m-1, (1+\\mathrm{level})/2}\\, s/\\sqrt{m}`.
+
+    Parameters
+    ----------
+    x : array_like
+        Independent replicates along ``axis`` (at least 2), e.g. one value per task-sequence draw.
+    level : float
+        Coverage in (0, 1).
+    axis : int
+        The axis of replicates.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``se``, ``lo``, ``hi``, ``n`` (number of replicates), ``level``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 replicates, NaN, or ``level`` outside (0, 1). TypeError for complex input.
+    """
+    from scipy.stats import t as student_t
+
+    if not 0 < float(level) < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    mean, se = mean_se(x, axis)
+    m = np.shape(x)[axis]
+    half = student_t.ppf((1 + float(level)) / 2, m - 1) * se
+    return {"mean": mean, "se": se, "lo": mean - half, "hi": mean + half, "n": int(m), "level": float(level)}

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import mylib
-from mylib.linear_cl import core as lc
+from mylib import linear_cl as lc
 
 Z_MAX = 4.0  # |MC mean - theory| / SE; with ~40 checks P(|z| > 4 anywhere) < 0.3%
 
@@ -100,9 +100,11 @@ def test_optimal_beats_every_gr_and_is_of_oracle_order(fixed_tasks):
         lams = np.exp(rng.uniform(-5, 5, size=g.shape))
         assert np.all(lc.gr_error(g, lams, n, 1.0, e0, per_direction=True) >= opt * (1 - 1e-12))
     orc = lc.oracle_error(g, n, 1.0, e0)
-    S = np.cumsum(n[:, None] * g, 0)
-    c = np.min(np.where(S > 0, S / (S + 1.0 / e0), 1.0), axis=1)
+    c = lc.oracle_order_constant(g, n, 1.0, e0)
     assert np.all(opt.sum(1) <= orc + 1e-15) and np.all(opt.sum(1) >= c * orc - 1e-15)
+    # hand-computed: one direction, S = 2 * 3 = 6, sigma2 / e0 = 2 -> c = 6 / 8
+    assert lc.oracle_order_constant([[3.0]], [2], 1.0, [0.5])[0] == 0.75
+    assert lc.oracle_order_constant([[0.0]], [2], 1.0, [0.5])[0] == 1.0
 
 
 def test_edge_cases_of_optimal():
@@ -381,9 +383,162 @@ def test_explorer_plot_draws_labelled_axes():
 
 
 def test_ridge_tuners_reject_non_positive_grids():
-    from mylib.linear_cl import core as _lc
+    from mylib import linear_cl as _lc
 
     for bad in ([-1.0, 0.5, 2.0], [0.0, 0.5], []):
         with pytest.raises(ValueError, match="grid"):
             _lc._ridge_grid(bad, 1.0)
     assert list(_lc._ridge_grid([2.0, 0.5], 1.0)) == [0.5, 2.0]
+
+
+# ------------------------------------------------------------------ joint ridge, memory, drivers (issue 13)
+def test_joint_ridge_is_at_least_as_good_as_greedy_and_constant(fixed_tasks):
+    t = fixed_tasks
+    g, ns, e0 = t.gammas, t.ns, t.e0
+    greedy = lc.tune_ridge(g, ns, 1.0, e0, mode="greedy")[1][-1]
+    const = lc.tune_ridge(g, ns, 1.0, e0, mode="constant")[1][-1]
+    lams, joint = lc.tune_ridge(g, ns, 1.0, e0, mode="joint")
+    assert joint[-1] <= min(greedy, const) * (1 + 1e-12)
+    assert joint[-1] < greedy * (1 - 1e-4)  # strictly better here: greedy is myopic
+    # a stationary point: perturbing any lambda_t in log space does not lower the final error
+    for t_ in range(len(lams)):
+        for f in (0.9, 1.1):
+            l2 = lams.copy()
+            l2[t_] *= f
+            assert lc.ridge_error(g, l2, ns, 1.0, e0)[-1] >= joint[-1] * (1 - 1e-9)
+
+
+def test_joint_ridge_gradient_matches_finite_differences(fixed_tasks):
+    from mylib.linear_cl.theory import _ridge_final_and_grad
+
+    t = fixed_tasks
+    u = np.log(np.linspace(0.3, 3.0, t.T))
+    f, grad = _ridge_final_and_grad(u, t.gammas, t.ns, 1.0, t.e0)
+    assert np.isclose(f, lc.ridge_error(t.gammas, np.exp(u), t.ns, 1.0, t.e0)[-1], rtol=1e-12)
+    h = 1e-6
+    num = [(_ridge_final_and_grad(u + h * e, t.gammas, t.ns, 1.0, t.e0)[0]
+            - _ridge_final_and_grad(u - h * e, t.gammas, t.ns, 1.0, t.e0)[0]) / (2 * h) for e in np.eye(t.T)]
+    np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-12)
+    # mutation: dropping the chain-rule factor lambda (gradient in lambda, not log lambda) is caught
+    assert not np.allclose(grad / np.exp(u), num, rtol=1e-3)
+
+
+def _distinct_fixed_design(seed=1, T=5, p=8, n=10):
+    rng = np.random.default_rng(seed)
+    g = rng.uniform(0.5, 2.0, (T, p))
+    g[:, :2] = 0.0
+    g[2, 0] = 1.0
+    V = mylib.linalg.haar_orthonormal(p, p, rng)
+    X = lc.fixed_design(g, [n] * T, V, rng)
+    w = rng.standard_normal(p)
+    return g, np.full(T, float(n)), V, X, w, (V.T @ w) ** 2
+
+
+@pytest.mark.parametrize("kind,k", [("full", None), ("last", None), ("lowrank", 3), ("lowrank", 1)])
+def test_memory_closed_forms_equal_exact_moments(kind, k):
+    g, ns, V, X, w, e0 = _distinct_fixed_design()
+    closed = lc.memory_error(g, ns, 1.3, e0, kind, k)
+    exact = lc.gr_error_design(X, lc.memory_xis(X, kind, k), w, 1.3)
+    np.testing.assert_allclose(closed, exact, rtol=1e-10)
+    if kind == "full":
+        np.testing.assert_allclose(closed, lc.oracle_error(g, ns, 1.3, e0), rtol=1e-12)
+
+
+def test_memory_xis_structure_and_counts():
+    g, ns, V, X, w, e0 = _distinct_fixed_design()
+    full = lc.memory_xis(X, "full")
+    for a, b in zip(full, lc.practical_xis(X)):
+        np.testing.assert_allclose(a, b, atol=1e-12)
+    diag = lc.memory_xis(X, "diagonal")
+    for a, b in zip(diag, full):
+        np.testing.assert_allclose(a, np.diag(np.diag(b)), atol=1e-12)
+    for xi in lc.memory_xis(X, "lowrank", 2)[1:]:
+        assert np.linalg.matrix_rank(xi, tol=1e-9) <= 2
+    np.testing.assert_allclose(lc.memory_xis(X, "last")[3], X[2].T @ X[2] / 10, atol=1e-12)
+    assert np.all(lc.memory_xis(X, "last")[0] == 0)
+    p = 200
+    assert [lc.memory_floats(k, p, 5, 150) for k in ("minnorm", "ridge", "diagonal", "lowrank", "last", "full")] \
+        == [0, 1, 200, 1005, 20100, 20100]
+    for bad in [dict(kind="lowrank"), dict(kind="lowrank", k=9), dict(kind="nope")]:
+        with pytest.raises(ValueError):
+            lc.memory_xis(X, **bad)
+    with pytest.raises(ValueError, match="diagonal"):
+        lc.memory_lams(g, ns, "diagonal")
+
+
+def test_diagonal_fisher_monte_carlo_matches_exact_moments(fixed_tasks):
+    t = fixed_tasks
+    xis = lc.memory_xis(t.X, "diagonal")
+    theory = lc.gr_error_design(t.X, xis, t.w_star, 0.5)
+    mc = lc.monte_carlo(t, {"ewc": xis, "ewc-named": "diagonal", "last": "last"}, 0.5, 4000, rng=3)
+    assert np.abs(lc.mc_summary(mc["ewc"], theory)["z"]).max() < Z_MAX
+    np.testing.assert_allclose(mc["ewc"], mc["ewc-named"], rtol=1e-10)
+    last = lc.gr_error_design(t.X, lc.memory_xis(t.X, "last"), t.w_star, 0.5)
+    assert np.abs(lc.mc_summary(mc["last"], last)["z"]).max() < Z_MAX
+    # mutation: the full Gram's theory does not describe the diagonal Fisher
+    wrong = lc.oracle_error(t.gammas, t.ns, 0.5, t.e0)
+    assert np.abs(lc.mc_summary(mc["ewc"], wrong)["z"]).max() > 10
+    with pytest.raises(ValueError, match="fixed design"):
+        lc.monte_carlo(lc.isotropic_tasks(2, 3, 2, design="random"), {"x": [np.eye(3)] * 2}, 1.0, 2, rng=0)
+
+
+def test_closed_form_map_and_drivers():
+    cfg = mylib.get_config("part3_paper_experiment", "smoke")
+    tasks = lc.paper_tasks(cfg, True, "fixed", 0)
+    th = lc.closed_form_errors(tasks.gammas, tasks.ns, 1.0, tasks.e0)
+    assert list(th) == list(lc.PAPER_METHODS)
+    np.testing.assert_array_equal(th["practical GR"], th["oracle"])
+    assert np.all(th["optimal GR"] <= th["oracle"] + 1e-12)
+    assert th["ridge (joint)"][-1] <= th["ridge (greedy)"][-1]
+    with pytest.raises(ValueError, match="unknown method"):
+        lc.closed_form_errors(tasks.gammas, tasks.ns, 1.0, tasks.e0, ["ridge (best)"])
+    d = lc.draw_study(cfg, 1.0, False, 2, seed=0, methods=["oracle", "minimum norm"])
+    assert d["oracle"].shape == (2, cfg.T) and not np.allclose(d["oracle"][0], d["oracle"][1])
+    d1 = lc.draw_study(cfg, 1.0, False, 1, seed=0, methods=["oracle"])
+    np.testing.assert_array_equal(d1["oracle"][0], d["oracle"][0])  # draw 0 does not depend on the count
+    m = lc.memory_study(tasks, 1.0, ranks=(2,))
+    assert m["full Gram (= oracle)"]["memory"] == 20100 and m["diagonal Fisher (EWC)"]["memory"] == 200
+    np.testing.assert_allclose(m["full Gram (= oracle)"]["errors"], th["oracle"], rtol=1e-12)
+    table = lc.mc_table({"oracle": np.ones((3, cfg.T)) + np.arange(3)[:, None]}, {"oracle": np.full(cfg.T, 2.0)},
+                        steps=[0])
+    assert len(table) == 1 and table["_z"].iloc[0] == 0.0
+    with pytest.raises(ValueError, match="theory"):
+        lc.mc_table({"a": np.ones((3, 2))}, {})
+
+
+@pytest.mark.parametrize("call", [
+    lambda: lc.gr_error(np.ones((2, 3)) + 0j, np.ones((2, 3)), [2, 2], 1.0, np.ones(3)),
+    lambda: lc.gr_error(np.ones((2, 3)), np.ones((2, 3)) * (1 + 1j), [2, 2], 1.0, np.ones(3)),
+    lambda: lc.gr_error(np.ones((2, 3)), np.ones((2, 3)), [2, 2], 1.0 + 1j, np.ones(3)),
+    lambda: lc.gr_error(np.ones((2, 3)), np.ones((2, 3)), [2, 2], 1.0, torch.ones(3, dtype=torch.complex64)),
+    lambda: lc.oracle_error_gaussian(5, np.array([3 + 0j]), 1.0),
+])
+def test_complex_input_is_a_type_error_naming_the_argument(call):
+    with pytest.raises(TypeError, match="gammas|lams|sigma2|e0|N"):
+        call()
+
+
+def test_mean_ci_coverage_and_errors():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2000, 10)) + 3.0
+    ci = mylib.stats.mean_ci(x, axis=1)
+    cover = np.mean((ci["lo"] <= 3.0) & (3.0 <= ci["hi"]))
+    assert 0.93 < cover < 0.97  # Student t: exact 95 % for normal data (SE of the rate ~0.005)
+    z = mylib.stats.mean_ci(x, level=0.5, axis=1)  # mutation of the level narrows the interval
+    assert np.all(z["hi"] - z["lo"] < ci["hi"] - ci["lo"])
+    with pytest.raises(ValueError):
+        mylib.stats.mean_ci([1.0])
+    with pytest.raises(ValueError):
+        mylib.stats.mean_ci([1.0, 2.0], level=1.0)
+
+
+def test_full_profile_comparison_reads_the_record(tmp_path):
+    import json
+
+    assert lc.full_profile_comparison("nb", {"a": 1}, results=str(tmp_path)) is None
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "nb-seed0.json").write_text(json.dumps(
+        {"numbers": {"a": 2, "b": True}, "device": "cpu", "wall_time_s": 3.0, "finished": "now", "status": "ok"}))
+    table, meta = lc.full_profile_comparison("nb", {"a": 1, "c": 0.5}, results=str(tmp_path))
+    assert table.loc["a"].tolist() == ["1", "2"] and table.loc["b"].tolist() == ["-", "True"]
+    assert table.loc["c"].tolist() == ["0.5", "-"] and meta["device"] == "cpu"
