@@ -1,10 +1,12 @@
 """Part II. Contrastive continual learning.
 
 :mod:`~mylib.contrastive.losses`     asymmetric SupCon, relation distillation, the bound, CILA, replay buffer
+:mod:`~mylib.contrastive.co2l`       Co2L's exact training objective (scaled SupCon + distillation)
 :mod:`~mylib.contrastive.continual`  the continual trainer and linear probe of Part II and their profiles
 """
-from . import losses, continual
+from . import losses, co2l, continual
 from .losses import *  # noqa: F401,F403
+from .co2l import *  # noqa: F401,F403
 from .continual import *  # noqa: F401,F403
 
-__all__ = [*losses.__all__, *continual.__all__]
+__all__ = [*losses.__all__, *co2l.__all__, *continual.__all__]
