@@ -38,14 +38,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._checks import (as_tensor, check_finite_array, check_nonnegative, check_positive_int, check_unit_interval,
-                      is_torch, to_output)
+from .._checks import (as_tensor, check_finite_array, check_labels, check_nonnegative, check_not_complex,
+                       check_positive_int, check_positive_real, check_unit_interval, is_torch, to_output)
 from ..profiles import register
 
 __all__ = [
     "supcon_per_anchor", "asym_supcon_loss", "distillation_per_anchor", "relation_distillation_loss",
-    "transfer_log_weights", "consecutive_bound_per_anchor", "max_contrastive_loss",
-    "BoundTerms", "bound_terms", "continual_bound", "descent_check",
+    "transfer_log_weights", "consecutive_bound_per_anchor", "consecutive_margin_per_anchor", "max_contrastive_loss",
+    "BoundTerms", "bound_terms", "continual_bound", "bound_margins", "buffer_rho", "gamma_bound", "descent_check",
     "cila_lambdas", "ClassBalancedBuffer", "task_classes",
     "random_crop", "random_resized_crop", "random_hflip", "color_jitter", "random_grayscale",
     "gaussian_noise", "Augment",
@@ -54,50 +54,53 @@ __all__ = [
 
 # --------------------------------------------------------------------------- validation helpers
 def _temperature(value: Any, name: str) -> float:
-    v = check_nonnegative(value, name)
-    if v == 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return v
+    """A temperature or other positive parameter: a finite real ``> 0`` (bools and strings are TypeErrors)."""
+    return check_positive_real(value, name)
 
 
 def _embeddings(z: Any, name: str, min_rows: int = 2) -> torch.Tensor:
+    """Validate a representation matrix and return its rows normalised to unit length.
+
+    Each row is divided by its largest absolute entry before the Euclidean normalisation, so rows of any
+    magnitude representable in the dtype normalise correctly (no overflow of the squared norm at 1e200, no
+    underflow to an "all-zero row" at 1e-25 in float32). The scale is detached: the result, and its gradient, are
+    those of :math:`z_i / \\lVert z_i \\rVert`.
+    """
+    check_not_complex(z, name)
     t = as_tensor(z, name, ndim=2)
     if t.shape[0] < min_rows:
         raise ValueError(f"{name} needs at least {min_rows} rows (samples), got {t.shape[0]}")
     if t.shape[1] < 1:
         raise ValueError(f"{name} needs at least one column, got shape {tuple(t.shape)}")
-    norms = t.detach().norm(dim=1)
-    if bool((norms == 0).any()):
+    scale = t.detach().abs().amax(dim=1, keepdim=True)
+    if bool((scale == 0).any()):
         raise ValueError(f"{name} has an all-zero row, which cannot be normalised")
-    return F.normalize(t, dim=1)
+    return F.normalize(t / scale, dim=1)
 
 
 def _labels(labels: Any, n: int, device: torch.device, name: str = "labels") -> torch.Tensor:
-    if is_torch(labels):
-        lab = labels.detach()
-        if lab.ndim != 1:
-            raise ValueError(f"{name} must be 1-D, got shape {tuple(lab.shape)}")
-        if torch.is_floating_point(lab):
-            if not bool(torch.isfinite(lab).all()) or not bool((lab == lab.round()).all()):
-                raise ValueError(f"{name} must hold integer class labels")
-        lab = lab.long()
-    else:
-        arr = check_finite_array(labels, name, ndim=1)
-        if not np.all(arr == np.round(arr)):
-            raise ValueError(f"{name} must hold integer class labels")
-        lab = torch.from_numpy(arr.astype(np.int64))
-    if lab.shape[0] != n:
-        raise ValueError(f"{name} has {lab.shape[0]} entries but there are {n} samples")
-    return lab.to(device)
+    """Integer class labels of length ``n`` on ``device`` (validated once, by :func:`mylib._checks.check_labels`)."""
+    return check_labels(labels, n, name, device)
 
 
 def _mask(mask: Any, n: int, device: torch.device, name: str) -> torch.Tensor:
+    """A boolean mask of length ``n`` (None: all rows). Indices and weights are refused, not cast to bool."""
     if mask is None:
         return torch.ones(n, dtype=torch.bool, device=device)
-    m = torch.as_tensor(np.asarray(mask) if not is_torch(mask) else mask).to(device)
+    check_not_complex(mask, name)
+    m = mask.detach() if is_torch(mask) else torch.from_numpy(np.asarray(mask))
+    if m.dtype != torch.bool:
+        raise TypeError(f"{name} must be a boolean mask of length {n}, got dtype {m.dtype} (indices or weights are "
+                        f"not accepted: build the mask with a comparison, e.g. np.isin(labels, task_classes))")
     if m.ndim != 1 or m.shape[0] != n:
         raise ValueError(f"{name} must be a 1-D boolean mask of length {n}, got shape {tuple(m.shape)}")
-    return m.bool()
+    return m.to(device)
+
+
+def _real_array(x: Any, name: str, **kw) -> np.ndarray:
+    """:func:`check_finite_array` after refusing complex input with a TypeError naming ``name``."""
+    check_not_complex(x, name)
+    return check_finite_array(x, name, **kw)
 
 
 def _log_softmax_offdiag(z: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -182,7 +185,9 @@ def asym_supcon_loss(z: Any, labels: Any, anchor_mask: Any = None, temperature: 
     Returns a float for numpy input, a 0-d tensor (autograd intact) for torch input.
     """
     numpy_out = not is_torch(z)
-    loss, valid = supcon_per_anchor(z if not numpy_out else torch.as_tensor(np.asarray(z, dtype=np.float64)),
+    if numpy_out:
+        z = torch.as_tensor(_real_array(z, "z", ndim=2))
+    loss, valid = supcon_per_anchor(z,
                                     labels, temperature)
     m = _mask(anchor_mask, loss.shape[0], loss.device, "anchor_mask") & valid
     out = loss[m].mean() if bool(m.any()) else loss.sum() * 0.0
@@ -224,7 +229,7 @@ def relation_distillation_loss(z_student: Any, z_teacher: Any, student_temperatu
     """
     numpy_out = not is_torch(z_student)
     if numpy_out:
-        z_student = torch.as_tensor(check_finite_array(z_student, "z_student", ndim=2))
+        z_student = torch.as_tensor(_real_array(z_student, "z_student", ndim=2))
     ce = distillation_per_anchor(z_student, z_teacher, student_temperature, teacher_temperature)
     m = _mask(anchor_mask, ce.shape[0], ce.device, "anchor_mask")
     if not bool(m.any()):
@@ -295,8 +300,8 @@ def consecutive_bound_per_anchor(z_new: Any, z_old: Any, labels: Any, tau: float
     overflows); anchors without a positive get ``nan``.
     """
     tau, kappa, kappa_star = _check_temperatures(tau, kappa, kappa_star)
-    zn = torch.as_tensor(check_finite_array(z_new, "z_new", ndim=2))
-    zo = torch.as_tensor(check_finite_array(z_old, "z_old", ndim=2))
+    zn = torch.as_tensor(_real_array(z_new, "z_new", ndim=2))
+    zo = torch.as_tensor(_real_array(z_old, "z_old", ndim=2))
     if zn.shape[0] != zo.shape[0]:
         raise ValueError(f"z_new and z_old must have the same number of rows, got {zn.shape[0]} and {zo.shape[0]}")
     ce = distillation_per_anchor(zn.double(), zo.double(), kappa, kappa_star).detach().numpy()
@@ -307,6 +312,51 @@ def consecutive_bound_per_anchor(z_new: Any, z_old: Any, labels: Any, tau: float
         rhs = (1 - kappa / tau) * math.log(n) + (kappa / tau) * np.exp(log_omega) * ce
     return np.where(valid.numpy(), rhs, np.nan)
 
+
+
+def consecutive_margin_per_anchor(z_new: Any, z_old: Any, labels: Any, tau: float = 0.5, kappa: float = 0.2,
+                                  kappa_star: float = 0.01) -> np.ndarray:
+    """Per-anchor margin :math:`\\log_{10}\\mathrm{RHS} - \\log_{10}\\mathrm{LHS}` of {prf:ref}`lem-ccl-consecutive`.
+
+    The right side is that of :func:`consecutive_bound_per_anchor`, evaluated in log space (no overflow with a
+    sharp teacher), the left side :math:`\\ell^{\\tau}(f_{\\mathrm{new}}; i)`. A margin near 0 means the inequality is
+    nearly tight for that anchor (as in the one-negative case of {ref}`ex-ccl-one-negative`).
+
+    Parameters
+    ----------
+    z_new, z_old : (n, d) arrays or tensors
+        Representations of the same samples under the student (new model) and the teacher (old model).
+    labels : (n,) ints
+    tau, kappa, kappa_star : float
+        Contrastive, student and teacher temperatures, ``0 < kappa <= tau``.
+
+    Returns
+    -------
+    (n,) float64 array
+        ``nan`` for anchors without a positive, ``+inf`` where the left side is 0.
+
+    Raises
+    ------
+    TypeError
+        For complex input or non-real temperatures.
+    ValueError
+        For NaN/inf, mismatched rows, invalid labels, or ``kappa > tau``.
+    """
+    tau, kappa, kappa_star = _check_temperatures(tau, kappa, kappa_star)
+    zn = torch.as_tensor(_real_array(z_new, "z_new", ndim=2)).double()
+    zo = torch.as_tensor(_real_array(z_old, "z_old", ndim=2)).double()
+    if zn.shape[0] != zo.shape[0]:
+        raise ValueError(f"z_new and z_old must have the same number of rows, got {zn.shape[0]} and {zo.shape[0]}")
+    ce = distillation_per_anchor(zn, zo, kappa, kappa_star).detach().numpy()
+    log_omega, valid = transfer_log_weights(zo, labels, kappa_star)
+    ell, _ = supcon_per_anchor(zn, labels, tau)
+    n = zn.shape[0] - 1
+    c0 = (1 - kappa / tau) * math.log(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_rhs = np.logaddexp(math.log(c0) if c0 > 0 else -np.inf,
+                               math.log(kappa / tau) + log_omega.numpy() + np.log(ce))
+        m = (log_rhs - np.log(ell.detach().numpy())) / math.log(10)
+    return np.where(valid.numpy(), m, np.nan)
 
 @dataclass
 class BoundTerms:
@@ -374,13 +424,13 @@ def bound_terms(embeddings: Sequence[Any], labels: Any, task_of_anchor: Any, tau
     tau, kappa, kappa_star = _check_temperatures(tau, kappa, kappa_star)
     if len(embeddings) == 0:
         raise ValueError("embeddings is empty: pass one representation matrix per task")
-    Z = [torch.as_tensor(check_finite_array(e, f"embeddings[{t}]", ndim=2)) for t, e in enumerate(embeddings)]
+    Z = [torch.as_tensor(_real_array(e, f"embeddings[{t}]", ndim=2)) for t, e in enumerate(embeddings)]
     m = Z[0].shape[0]
     for t, e in enumerate(Z):
         if e.shape[0] != m:
             raise ValueError(f"embeddings[{t}] has {e.shape[0]} rows, embeddings[0] has {m}")
     T = len(Z)
-    task = check_finite_array(task_of_anchor, "task_of_anchor", ndim=1)
+    task = _real_array(task_of_anchor, "task_of_anchor", ndim=1)
     if task.shape[0] != m:
         raise ValueError(f"task_of_anchor has {task.shape[0]} entries but there are {m} probe samples")
     if not np.all(task == np.round(task)) or task.min() < 0 or task.max() > T - 1:
@@ -448,30 +498,63 @@ def _log10_sum(log_values: np.ndarray) -> float:
     return float(np.logaddexp.reduce(lv) / math.log(10)) if lv.size else -math.inf
 
 
+def _lemma_log_margins(terms: BoundTerms, c0: float) -> np.ndarray:
+    """Per-anchor ``log(rhs) - log(lhs)`` (natural log) of the one-step inequality of {prf:ref}`lem-ccl-consecutive`,
+    ``ell(f_t; i) <= c0 + (kappa/tau) omega_i(f_{t-1}) CE_i``, shape (T, m); ``nan`` for t = 0 and anchors without a
+    positive, ``+inf`` where the left side is 0."""
+    pa = terms.per_anchor
+    T, m = pa["ell"].shape
+    out = np.full((T, m), np.nan)
+    log_c0 = math.log(c0) if c0 > 0 else -np.inf
+    log_ratio = math.log(terms.kappa / terms.tau)
+    v = pa["valid"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for t in range(1, T):
+            log_rhs = np.logaddexp(log_c0, log_ratio + pa["log_omega"][t] + np.log(pa["ce"][t]))
+            out[t] = np.where(v, log_rhs - np.log(pa["ell"][t]), np.nan)
+    return out
+
+
 def continual_bound(terms: BoundTerms) -> dict[str, Any]:
-    """Both sides of {prf:ref}`thm-ccl-bound` (and of its sharper forms) from the logged losses.
+    """Both sides of {prf:ref}`thm-ccl-bound` (and of its sharper forms) from the logged losses, with their margins.
 
     With ``c0 = (1 - kappa/tau) log n``, ``eps = (kappa*/kappa) log n``, the transfer factors
     ``alpha_t^s = (kappa/tau) max_{i in task s} omega_i(f_{t-1})`` and ``alpha = max_{s < t} alpha_t^s``,
     the theorem states (1-based indices)
 
-    .. math:: \\sum_{s=1}^{T} L(f_T; S_s) \\le \\sum_{t=1}^{T} \\alpha^{T-t} \\Bigl[ L(f_t; S_t)
+    .. math:: \\sum_{s=1}^{T} \\Phi_T^s \\le \\sum_{t=1}^{T} \\alpha^{T-t} \\Bigl[ \\Phi_t^t
               + \\sum_{s<t} \\bigl( c_0 + \\alpha\\,\\varepsilon + \\alpha\\, \\Delta_t^s \\bigr) \\Bigr],
               \\qquad \\Delta_t^s = \\mathrm{dis}_t^s - \\mathrm{self\\_dis}_t^s .
 
+    The right side is evaluated in log space (with Co2L's sharp teacher it exceeds any float).
+
+    Parameters
+    ----------
+    terms : BoundTerms
+        The logged losses returned by :func:`bound_terms` (or a copy of them with fields replaced, as the tests do
+        to check that a mutated proof fails).
+
     Returns
     -------
-    dict with
-        ``lhs`` (float), ``log10_rhs`` (theorem, uniform alpha), ``rhs`` (float, ``inf`` if it overflows),
-        ``log10_rhs_product`` (exact products of the ``alpha_t^s``), ``log10_rhs_samplewise``
-        (per-anchor chain capped at the trivial ceiling, {prf:ref}`rem-ccl-sharper`), ``ceiling``
-        (``T (2/tau + log n)``, the largest value the LHS can take), ``log10_alpha``, ``c0``, ``eps``,
-        ``holds`` (``lhs <= rhs``), ``lemma_holds`` (every one-step inequality of
-        {prf:ref}`lem-ccl-consecutive`, per anchor and per task pair), ``weights_log10``
+    dict
+        ``lhs`` (float); ``log10_rhs`` (theorem, uniform alpha); ``rhs`` (float, ``inf`` if it overflows);
+        ``log10_rhs_product`` (exact products of the ``alpha_t^s``, {prf:ref}`rem-ccl-sharper`);
+        ``rhs_samplewise`` (per-anchor chain capped at the trivial ceiling); ``ceiling``
+        (``T (2/tau + log n)``, the largest value the left side can take); ``log10_alpha``, ``c0``, ``eps``;
+        the margins ``margin_log10`` (:math:`\\log_{10}\\mathrm{RHS} - \\log_{10}\\mathrm{LHS}` of the theorem),
+        ``margin_log10_product``, ``margin_log10_samplewise`` and ``lemma_margin_log10`` (the smallest per-anchor
+        margin of {prf:ref}`lem-ccl-consecutive` over all anchors and steps; ``inf`` for one task); the checks
+        ``holds``, ``holds_samplewise``, ``lemma_holds`` (margin ``>= -1e-12``); and ``weights_log10``
         (``log10 alpha^{T-t}``, t = 1..T).
+
+    Raises
+    ------
+    TypeError
+        If ``terms`` is not a :class:`BoundTerms`.
     """
     if not isinstance(terms, BoundTerms):
-        raise ValueError("continual_bound expects the BoundTerms returned by bound_terms()")
+        raise TypeError("continual_bound expects the BoundTerms returned by bound_terms(), got "
+                        f"{type(terms).__name__}")
     T = terms.num_tasks
     n = terms.n_candidates
     tau, kappa, ks = terms.tau, terms.kappa, terms.kappa_star
@@ -500,34 +583,209 @@ def continual_bound(terms: BoundTerms) -> dict[str, Any]:
     # sample-wise chain (per anchor omega_i, capped at the trivial ceiling per anchor)
     pa = terms.per_anchor
     cap = max_contrastive_loss(n, tau)
+    log_c0 = math.log(c0) if c0 > 0 else -np.inf
     sw_total = 0.0
-    lemma_ok = True
     for s in range(T):
         sel = (terms.task_of_anchor == s) & pa["valid"]
         ell0 = pa["ell"][s, sel]
         log_u = np.where(ell0 > 0, np.log(np.where(ell0 > 0, ell0, 1.0)), -np.inf)
-        log_c0 = math.log(c0) if c0 > 0 else -np.inf
         for t in range(s + 1, T):
             la = log_ratio + pa["log_omega"][t, sel]
             delta = pa["ce"][t, sel] - pa["self_ce"][t, sel]
             inner = _log_add_real(log_u, eps + delta)
             log_u = np.minimum(np.logaddexp(log_c0, la + inner), math.log(cap))
-            # one-step lemma: ell(f_t; i) <= c0 + (kappa/tau) omega_i CE_i (per anchor)
-            with np.errstate(divide="ignore"):
-                one_step = np.logaddexp(log_c0, la + np.log(pa["ce"][t, sel]))
-            lemma_ok &= bool(np.all(np.log(pa["ell"][t, sel]) <= one_step + 1e-9))
         sw_total += float(np.exp(log_u).mean())
+    lemma = _lemma_log_margins(terms, c0)
+    lemma_vals = lemma[~np.isnan(lemma)]
+    lemma_min = float(lemma_vals.min() / math.log(10)) if lemma_vals.size else math.inf
+    log10_lhs = math.log10(lhs) if lhs > 0 else -math.inf
     with np.errstate(over="ignore"):
         rhs = float(10.0 ** log10_rhs) if log10_rhs < 308 else math.inf
+    margin = log10_rhs - log10_lhs
+    margin_sw = (math.log10(sw_total) if sw_total > 0 else -math.inf) - log10_lhs
     return {
         "lhs": lhs, "rhs": rhs, "log10_rhs": log10_rhs, "log10_rhs_product": log10_prod,
         "rhs_samplewise": sw_total, "ceiling": ceiling,
         "log10_alpha": float(log_alpha / math.log(10)), "c0": c0, "eps": eps,
-        "holds": bool(math.log10(lhs) <= log10_rhs + 1e-12) if lhs > 0 else True,
-        "holds_samplewise": bool(lhs <= sw_total * (1 + 1e-9)),
-        "lemma_holds": lemma_ok,
+        "margin_log10": float(margin), "margin_log10_product": float(log10_prod - log10_lhs),
+        "margin_log10_samplewise": float(margin_sw), "lemma_margin_log10": lemma_min,
+        "holds": bool(margin >= -1e-12),
+        "holds_samplewise": bool(margin_sw >= -1e-12),
+        "lemma_holds": bool(lemma_min >= -1e-12),
         "weights_log10": [float((T - t) * log_alpha / math.log(10)) if T > 1 else 0.0 for t in range(1, T + 1)],
     }
+
+
+def bound_margins(terms: BoundTerms) -> dict[str, Any]:
+    """Margins :math:`m = \\log_{10}\\mathrm{RHS} - \\log_{10}\\mathrm{LHS}` of the bound of a run and of its lemma.
+
+    A check is ``m >= 0``; its power is judged by how small ``m`` gets ({prf:ref}`thm-ccl-bound`,
+    {prf:ref}`rem-ccl-sharper`, {prf:ref}`lem-ccl-consecutive`; the page's section on checking the bound).
+
+    Parameters
+    ----------
+    terms : BoundTerms
+        The logged losses of one run (:func:`bound_terms`).
+
+    Returns
+    -------
+    dict
+        ``theorem``, ``product``, ``samplewise`` (floats: margins of {eq}`eq-ccl-bound` with uniform
+        :math:`\\alpha`, with the products of the :math:`\\alpha_t^s`, and of the capped sample-wise chain);
+        ``lemma`` (float: the smallest per-anchor margin of the one-step inequality, ``inf`` for one task) and
+        ``lemma_per_anchor`` ((T, m) array of those margins; ``nan`` for the first model and anchors without a
+        positive).
+
+    Raises
+    ------
+    TypeError
+        If ``terms`` is not a :class:`BoundTerms`.
+    """
+    out = continual_bound(terms)
+    c0 = out["c0"]
+    return {"theorem": out["margin_log10"], "product": out["margin_log10_product"],
+            "samplewise": out["margin_log10_samplewise"], "lemma": out["lemma_margin_log10"],
+            "lemma_per_anchor": _lemma_log_margins(terms, c0) / math.log(10)}
+
+
+def buffer_rho(terms: BoundTerms, pool_drift: Any) -> np.ndarray:
+    """The buffer transfer ratios :math:`\\rho_t` of {prf:ref}`asm-ccl-buffer`, from logged drifts.
+
+    .. math:: \\rho_t = \\frac{\\bigl(\\sum_{s<t} \\Delta_t^s\\bigr)^+}{(t-1)\\,\\Delta_t(B_t)^+},
+
+    the smallest :math:`\\rho_t \\ge 0` with :math:`\\sum_{s<t}\\Delta_t^s \\le \\rho_t (t-1) \\Delta_t(B_t)^+`, where
+    :math:`\\Delta_t^s` are the probe-set drifts of ``terms`` and :math:`\\Delta_t(B_t)` the drift of the distillation
+    loss on task ``t``'s training pool (end minus start, as logged by the trainer's descent check).
+
+    Parameters
+    ----------
+    terms : BoundTerms
+        The probe-set losses of the run (:func:`bound_terms`).
+    pool_drift : array of length T
+        ``pool_drift[t]`` = :math:`\\Delta_{t+1}(B_{t+1})` for 0-based ``t``; entry 0 (the first task has no
+        teacher) is ignored and may be ``nan``.
+
+    Returns
+    -------
+    (T,) float array
+        ``rho[0] = nan``; ``rho[t] = 0`` where the probe drift sum is ``<= 0``; ``+inf`` where it is positive while
+        the pool drift is ``<= 0`` (no finite ratio exists: the corollary says nothing for that task).
+
+    Raises
+    ------
+    TypeError
+        If ``terms`` is not a :class:`BoundTerms`, or ``pool_drift`` is complex.
+    ValueError
+        If ``pool_drift`` is not 1-D of length T, or holds NaN/inf after its first entry.
+    """
+    if not isinstance(terms, BoundTerms):
+        raise TypeError(f"terms must be the BoundTerms returned by bound_terms(), got {type(terms).__name__}")
+    T = terms.num_tasks
+    check_not_complex(pool_drift, "pool_drift")
+    pd = np.asarray(pool_drift.detach().cpu().numpy() if is_torch(pool_drift) else pool_drift, dtype=np.float64)
+    if pd.ndim != 1 or pd.shape[0] != T:
+        raise ValueError(f"pool_drift must be 1-D with one entry per task ({T}), got shape {pd.shape}")
+    if not np.all(np.isfinite(pd[1:])):
+        raise ValueError("pool_drift contains NaN or inf after its first entry")
+    rho = np.full(T, np.nan)
+    for t in range(1, T):
+        num = max(0.0, float(np.sum(terms.dis[t, :t] - terms.self_dis[t, :t])))
+        den = t * max(0.0, float(pd[t]))
+        rho[t] = 0.0 if num == 0 else (num / den if den > 0 else math.inf)
+    return rho
+
+
+def gamma_bound(terms: BoundTerms, lambdas: Any, phi_train: Any, pool_dis: Any, pool_drift: Any) -> dict[str, Any]:
+    """Both sides of {prf:ref}`thm-ccl-gamma`, the bound in the paper's form, with the measured ratios.
+
+    .. math:: \\sum_s \\Phi_T^s \\le \\sum_{t=1}^{T} \\frac{\\alpha^{T-t}}{\\gamma_t(\\lambda_t)} J_t(f_t)
+              + \\sum_{t=2}^{T} \\alpha^{T-t} (t-1)(c_0 + \\alpha\\varepsilon),
+              \\qquad \\gamma_t(\\lambda) = \\min\\Bigl\\{\\frac{1}{r_t}, \\frac{\\lambda}{\\alpha\\rho_t(t-1)}\\Bigr\\},
+
+    with :math:`J_t(f_t) = \\hat\\Phi_t^t + \\lambda_t \\hat D_t`, :math:`r_t = \\Phi_t^t/\\hat\\Phi_t^t` and
+    :math:`\\rho_t` from :func:`buffer_rho` (:math:`\\gamma_1 = 1/r_1`).
+
+    Parameters
+    ----------
+    terms : BoundTerms
+        The probe-set losses of the run.
+    lambdas : array of length T
+        The distillation coefficients in the theory's units ({prf:ref}`rem-ccl-scale`); entries for
+        ``t >= 2`` must be ``> 0``.
+    phi_train : array of length T
+        :math:`\\hat\\Phi_t^t`, the unscaled contrastive loss of task ``t``'s anchors on its pool at the end of the
+        task, with the negatives it trained with (``> 0``).
+    pool_dis : array of length T
+        :math:`\\hat D_t = L_{\\mathrm{dis}}(f_t; f_{t-1}; B_t)` at the end of task ``t`` (entry 0 ignored).
+    pool_drift : array of length T
+        :math:`\\Delta_t(B_t)`, as for :func:`buffer_rho`.
+
+    Returns
+    -------
+    dict
+        ``log10_rhs``, ``lhs``, ``margin_log10``, ``r`` (T,), ``rho`` (T,), ``log10_gamma`` (T,),
+        ``lambda_star`` (T,; :math:`\\alpha\\rho_t(t-1)/r_t`, the coefficient minimising the right side at fixed
+        losses; ``nan`` for t = 1).
+
+    Raises
+    ------
+    TypeError
+        For a ``terms`` that is not a :class:`BoundTerms` or complex arrays.
+    ValueError
+        For arrays of the wrong length, NaN/inf, non-positive ``phi_train``, negative ``pool_dis``, or
+        ``lambdas[t] <= 0`` for ``t >= 1``.
+    """
+    rho = buffer_rho(terms, pool_drift)
+    T = terms.num_tasks
+
+    def arr(x, name, first_free=False):
+        check_not_complex(x, name)
+        a = np.asarray(x.detach().cpu().numpy() if is_torch(x) else x, dtype=np.float64)
+        if a.ndim != 1 or a.shape[0] != T:
+            raise ValueError(f"{name} must be 1-D with one entry per task ({T}), got shape {a.shape}")
+        body = a[1:] if first_free else a
+        if not np.all(np.isfinite(body)):
+            raise ValueError(f"{name} contains NaN or inf")
+        return a
+
+    lam = arr(lambdas, "lambdas", True)
+    ph = arr(phi_train, "phi_train")
+    dd = arr(pool_dis, "pool_dis", True)
+    if np.any(ph <= 0):
+        raise ValueError("phi_train must be > 0")
+    if np.any(lam[1:] <= 0):
+        raise ValueError("lambdas must be > 0 for every task after the first")
+    if np.any(dd[1:] < 0):
+        raise ValueError("pool_dis must be >= 0 (it is a cross-entropy)")
+    out = continual_bound(terms)
+    ln10 = math.log(10)
+    log_alpha = out["log10_alpha"] * ln10
+    c0, eps = out["c0"], out["eps"]
+    r = np.diag(terms.phi) / ph
+    log_terms = []
+    log_gamma = np.full(T, np.nan)
+    lam_star = np.full(T, np.nan)
+    with np.errstate(divide="ignore"):
+        for t in range(T):  # 0-based: task t+1, t old tasks
+            if t == 0:
+                lg = -math.log(r[0])
+                J = ph[0]
+            else:
+                log_b = log_alpha + math.log(rho[t]) + math.log(t) - math.log(lam[t]) if rho[t] > 0 else -math.inf
+                lg = -max(math.log(r[t]), log_b)
+                J = ph[t] + lam[t] * dd[t]
+                with np.errstate(over="ignore"):
+                    lam_star[t] = float(np.exp(log_alpha + math.log(rho[t]) + math.log(t) - math.log(r[t]))) \
+                        if rho[t] > 0 else 0.0
+                const = np.logaddexp(math.log(c0) if c0 > 0 else -np.inf, log_alpha + math.log(eps))
+                log_terms.append((T - 1 - t) * log_alpha + math.log(t) + const)
+            log_gamma[t] = lg / ln10
+            log_terms.append((T - 1 - t) * log_alpha + math.log(J) - lg)
+    log10_rhs = _log10_sum(np.array(log_terms))
+    lhs = out["lhs"]
+    return {"log10_rhs": log10_rhs, "lhs": lhs,
+            "margin_log10": float(log10_rhs - (math.log10(lhs) if lhs > 0 else -math.inf)),
+            "r": r, "rho": rho, "log10_gamma": log_gamma, "lambda_star": lam_star}
 
 
 def descent_check(con_start: float, con_end: float, dis_start: float, dis_end: float, lam: float
@@ -539,7 +797,7 @@ def descent_check(con_start: float, con_end: float, dis_start: float, dis_end: f
 
     Returns ``descent`` (bool), ``drift`` and ``drift_bound`` (``inf`` for ``lam = 0``).
     """
-    vals = [check_finite_array(v, n, ndim=0).item() for v, n in
+    vals = [_real_array(v, n, ndim=0).item() for v, n in
             ((con_start, "con_start"), (con_end, "con_end"), (dis_start, "dis_start"), (dis_end, "dis_end"))]
     lam = check_nonnegative(lam, "lam")
     c0, c1, d0, d1 = vals
@@ -577,8 +835,8 @@ def cila_lambdas(con_avg: Any, dis_avg: Any, kappa: float) -> np.ndarray:
         if ``kappa`` is not a positive finite number, or if the contrastive averages that enter a
         ratio sum to zero.
     """
-    con = check_finite_array(con_avg, "con_avg", ndim=1, nonnegative=True)
-    dis = check_finite_array(dis_avg, "dis_avg", ndim=1, nonnegative=True)
+    con = _real_array(con_avg, "con_avg", ndim=1, nonnegative=True)
+    dis = _real_array(dis_avg, "dis_avg", ndim=1, nonnegative=True)
     if con.shape != dis.shape:
         raise ValueError(f"con_avg and dis_avg must have the same length, got {con.shape[0]} and {dis.shape[0]}")
     if con.size == 0:
