@@ -429,6 +429,88 @@ def test_invalid_inputs_raise(call):
         call()
 
 
+# --------------------------------------------------------------------------- bad input, one test per family
+@pytest.mark.parametrize("kappa", ["2", "2.0", True, False, None, [2.0], np.array([2.0]), 2 + 0j])
+def test_cila_kappa_of_the_wrong_type_is_a_type_error(kappa):
+    with pytest.raises(TypeError, match="kappa"):
+        cc.cila_lambdas([1.0, 1.0, 2.0], [0.0, 1.0, 1.0], kappa)
+
+
+@pytest.mark.parametrize("kappa", [0.0, -1.0, float("nan"), float("inf")])
+def test_cila_kappa_not_positive_says_greater_than_zero(kappa):
+    with pytest.raises(ValueError, match=r"kappa must be finite and > 0"):
+        cc.cila_lambdas([1.0, 1.0, 2.0], [0.0, 1.0, 1.0], kappa)
+
+
+@pytest.mark.parametrize("mask", [np.arange(12), np.arange(6), np.full(12, 0.5), np.ones(12), torch.arange(12),
+                                  torch.ones(12), [1] * 12])
+def test_anchor_mask_as_indices_or_weights_is_refused(mask):
+    rng = np.random.default_rng(15)
+    z, y = rng.normal(size=(12, 4)), np.repeat(np.arange(4), 3)
+    with pytest.raises(TypeError, match="anchor_mask"):
+        cc.asym_supcon_loss(z, y, mask)
+    with pytest.raises(TypeError, match="anchor_mask"):
+        cc.relation_distillation_loss(z, z[::-1].copy(), anchor_mask=mask)
+    # booleans in any container are accepted and equal
+    b = y <= 1
+    ref = cc.asym_supcon_loss(z, y, b)
+    assert cc.asym_supcon_loss(z, y, b.tolist()) == ref
+    assert cc.asym_supcon_loss(z, y, torch.from_numpy(b)) == ref
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e150, 1e-150])
+def test_losses_normalise_by_scaling_first_float64(scale):
+    rng = np.random.default_rng(16)
+    z, zt, y = rng.normal(size=(12, 4)), rng.normal(size=(12, 4)), np.repeat(np.arange(4), 3)
+    ref = cc.asym_supcon_loss(z, y)
+    assert cc.asym_supcon_loss(z * scale, y) == pytest.approx(ref, rel=1e-12)
+    np.testing.assert_allclose(cc.distillation_per_anchor(z * scale, zt / scale),
+                               cc.distillation_per_anchor(z, zt), rtol=1e-12)
+    np.testing.assert_allclose(cc.transfer_log_weights(zt * scale, y, 0.1)[0], cc.transfer_log_weights(zt, y, 0.1)[0],
+                               rtol=1e-12)
+    if scale not in (1e200, 1e-200):
+        return
+    # at these scales the naive normalisation is wrong (this is what the library used to do: 2.398, not 2.353)
+    naive = torch.nn.functional.normalize(torch.as_tensor(z * scale), dim=1)
+    assert not torch.allclose(naive, torch.nn.functional.normalize(torch.as_tensor(z), dim=1))
+
+
+@pytest.mark.parametrize("scale", [1e20, 1e-25, 1e30])
+def test_losses_normalise_by_scaling_first_float32(scale):
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(10, 3, generator=g)
+    y = torch.arange(5).repeat_interleave(2)
+    ref = cc.asym_supcon_loss(z, y)
+    out = cc.asym_supcon_loss(z * scale, y)
+    assert torch.isfinite(out) and abs(float(out) - float(ref)) <= 1e-5 * float(ref)
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda z: cc.supcon_per_anchor(z, [0, 0, 1, 1]), "z"),
+    (lambda z: cc.asym_supcon_loss(z, [0, 0, 1, 1]), "z"),
+    (lambda z: cc.asym_supcon_loss(torch.as_tensor(z), [0, 0, 1, 1]), "z"),
+    (lambda z: cc.distillation_per_anchor(z.real, z), "z_teacher"),
+    (lambda z: cc.relation_distillation_loss(z, z.real), "z_student"),
+    (lambda z: cc.transfer_log_weights(z, [0, 0, 1, 1]), "z_teacher"),
+    (lambda z: cc.consecutive_margin_per_anchor(z, z.real, [0, 0, 1, 1]), "z_new"),
+    (lambda z: cc.bound_terms([z.real, z], [0, 0, 1, 1], [0, 0, 1, 1]), r"embeddings\[1\]"),
+    (lambda z: cc.supcon_per_anchor(z.real, np.array([0, 0, 1, 1]) + 0j), "labels"),
+    (lambda z: cc.asym_supcon_loss(z.real, [0, 0, 1, 1], np.ones(4, dtype=bool) + 0j), "anchor_mask"),
+    (lambda z: cc.cila_lambdas(np.array([1.0, 1.0, 2.0]) + 1j, [0.0, 1.0, 1.0], 1.0), "con_avg"),
+    (lambda z: cc.supcon_per_anchor(z.real, [0, 0, 1, 1], temperature=0.5 + 0j), "temperature"),
+])
+def test_complex_input_is_a_type_error_naming_the_argument(call, name):
+    z = np.random.default_rng(17).normal(size=(4, 3)) * (1 + 0.5j)
+    with pytest.raises(TypeError, match=name):
+        call(z)
+
+
+@pytest.mark.parametrize("labels", [[0, 0, 1, -1], [True, True, False, False], [0, 0.5, 1, 1], [[0, 0, 1, 1]]])
+def test_bad_labels(labels):
+    with pytest.raises((TypeError, ValueError), match="labels"):
+        cc.supcon_per_anchor(np.ones((4, 2)) + np.arange(8).reshape(4, 2), labels)
+
+
 # --------------------------------------------------------------------------- buffer
 def test_buffer_class_balanced_and_nested():
     g = torch.Generator().manual_seed(0)
