@@ -541,6 +541,25 @@ def test_buffer_class_balanced_and_nested():
         b1.update(torch.arange(3), [0, 1])
 
 
+def test_buffer_refuses_float_indices_and_bad_labels():
+    from mylib.contrastive import buffer
+    assert cc.ClassBalancedBuffer is buffer.ClassBalancedBuffer and cc.task_classes is buffer.task_classes
+    b = buffer.ClassBalancedBuffer(4)
+    with pytest.raises(TypeError, match="indices"):
+        b.update(np.arange(4) + 0.5, [0, 0, 1, 1])
+    with pytest.raises(TypeError, match="indices"):
+        b.update(np.ones(4, dtype=bool), [0, 0, 1, 1])
+    with pytest.raises(ValueError, match="indices"):
+        b.update([-1, 0, 1, 2], [0, 0, 1, 1])
+    with pytest.raises(TypeError, match="labels"):
+        b.update(np.arange(4), np.array([0, 0, 1, 1]) + 0j)
+    with pytest.raises(ValueError, match="labels"):
+        b.update(np.arange(4), [0, 0, 1, -1])
+    with pytest.raises(ValueError, match="missing"):
+        b.load_state_dict({"capacity": 4})
+    assert len(b) == 0  # nothing was stored by the refused updates
+
+
 # --------------------------------------------------------------------------- augmentations
 AUGS = [
     lambda x, g: cc.random_crop(x, 2, generator=g),
