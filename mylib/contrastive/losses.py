@@ -1,31 +1,37 @@
-"""Part II: contrastive continual learning with distillation (Co2L) and adaptive coefficients (CILA).
+"""Part II: the mathematics of contrastive continual learning (Co2L, CILA, the bound).
 
-This module holds the mathematics of {doc}`../book/part2_contrastive_cl`; the continual trainer,
-the encoders and the linear probe live in :mod:`mylib.contrastive`.
+This module holds the mathematics of {doc}`../book/part2_contrastive_cl`: the losses in the theory's (unscaled)
+units, both sides of the bound and their margins, and CILA's coefficients. Co2L's scaled training objective is
+:mod:`mylib.contrastive.co2l`, the replay buffer :mod:`mylib.contrastive.buffer`, the trainer and the linear probe
+:mod:`mylib.contrastive.continual`.
 
 Conventions
 -----------
-Representations are rows ``z_i`` of a matrix ``Z`` (one row per sample). Every function
-L2-normalises the rows first, so all similarities ``s_ij = <z_i, z_j>`` lie in ``[-1, 1]``.
-For an anchor ``i`` the *candidates* are all other rows ``j != i`` of the same matrix, and
+Representations are rows :math:`z_i` of a matrix :math:`Z` (one row per sample). Every function normalises the rows
+first (dividing by the largest entry, then by the Euclidean norm, so any representable magnitude works), so all
+similarities :math:`s_{ij} = \\langle z_i, z_j \\rangle` lie in :math:`[-1, 1]`. For an anchor :math:`i` the
+*candidates* are all other rows :math:`j \\ne i` of the same matrix, and
 
-    q^T_ij(Z) = exp(s_ij / T) / sum_{k != i} exp(s_ik / T)
+.. math:: q^{T}_{ij}(Z) = \\frac{e^{s_{ij}/T}}{\\sum_{k \\ne i} e^{s_{ik}/T}}
 
-is the softmax of its similarities at temperature ``T``. The positives ``P(i)`` of ``i`` are
-the candidates with the same label.
+is the softmax of its similarities at temperature :math:`T` ({prf:ref}`def-ccl-softmax`). The positives
+:math:`P(i)` of :math:`i` are the candidates with the same label. Bad input raises: ``TypeError`` for complex
+arrays, non-boolean masks and non-real parameters, ``ValueError`` (naming the argument) for bad values.
 
 Contents
 --------
 * losses: :func:`supcon_per_anchor`, :func:`asym_supcon_loss` ({prf:ref}`def-ccl-asym-supcon`),
-  :func:`distillation_per_anchor`, :func:`relation_distillation_loss` ({prf:ref}`def-ccl-ird`);
+  :func:`distillation_per_anchor`, :func:`relation_distillation_loss` ({prf:ref}`def-ccl-ird`),
+  :func:`max_contrastive_loss` ({prf:ref}`rem-ccl-sharper`);
 * the constants of the bound: :func:`transfer_log_weights` ({prf:ref}`lem-ccl-transfer`),
-  :func:`consecutive_bound_per_anchor` ({prf:ref}`lem-ccl-consecutive`), :func:`bound_terms`
-  and :func:`continual_bound` ({prf:ref}`thm-ccl-bound`);
-* the adaptive coefficients :func:`cila_lambdas` ({prf:ref}`def-ccl-cila`);
-* a class-balanced replay buffer, :class:`ClassBalancedBuffer`;
-* tensor image augmentations (no torchvision): :func:`random_crop`, :func:`random_resized_crop`,
-  :func:`random_hflip`, :func:`color_jitter`, :func:`random_grayscale`, :func:`gaussian_noise`
-  and the composed :class:`Augment`.
+  :func:`consecutive_bound_per_anchor` and :func:`consecutive_margin_per_anchor` ({prf:ref}`lem-ccl-consecutive`),
+  :func:`bound_terms`, :func:`continual_bound` and :func:`bound_margins` ({prf:ref}`thm-ccl-bound`);
+* the coefficients: :func:`descent_check` ({prf:ref}`prop-ccl-descent`), :func:`buffer_rho`
+  ({prf:ref}`asm-ccl-buffer`), :func:`gamma_bound` ({prf:ref}`thm-ccl-gamma`), :func:`cila_lambdas`
+  ({prf:ref}`def-ccl-cila`);
+* tensor image augmentations (no torchvision; to move to :mod:`mylib.nn`): :func:`random_crop`,
+  :func:`random_resized_crop`, :func:`random_hflip`, :func:`color_jitter`, :func:`random_grayscale`,
+  :func:`gaussian_noise` and the composed :class:`Augment`.
 """
 from __future__ import annotations
 
@@ -40,13 +46,13 @@ import torch.nn.functional as F
 
 from .._checks import (as_tensor, check_finite_array, check_labels, check_nonnegative, check_not_complex,
                        check_positive_int, check_positive_real, check_unit_interval, is_torch, to_output)
-from ..profiles import register
+from .buffer import ClassBalancedBuffer, task_classes  # noqa: F401  (moved; kept importable from here)
 
 __all__ = [
     "supcon_per_anchor", "asym_supcon_loss", "distillation_per_anchor", "relation_distillation_loss",
     "transfer_log_weights", "consecutive_bound_per_anchor", "consecutive_margin_per_anchor", "max_contrastive_loss",
     "BoundTerms", "bound_terms", "continual_bound", "bound_margins", "buffer_rho", "gamma_bound", "descent_check",
-    "cila_lambdas", "ClassBalancedBuffer", "task_classes",
+    "cila_lambdas",
     "random_crop", "random_resized_crop", "random_hflip", "color_jitter", "random_grayscale",
     "gaussian_noise", "Augment",
 ]
@@ -147,15 +153,27 @@ def supcon_per_anchor(z: Any, labels: Any, temperature: float = 0.5):
     the summand of {prf:ref}`def-ccl-asym-supcon` (SupCon of Khosla et al., 2020).
     Anchors without a positive get loss 0 and ``valid = False``.
 
+    Parameters
+    ----------
+    z : (n, d) array or tensor
+        Representations, one row per sample (rows are normalised here; an all-zero row is an error).
+    labels : (n,) integer array or tensor
+        Class labels (>= 0).
+    temperature : float
+        :math:`T > 0` (Co2L: :math:`\\tau = 0.5`).
+
     Returns
     -------
     loss, valid : tensors of shape (n,) (numpy arrays for numpy input)
+        The per-anchor losses and the mask of anchors that have a positive.
 
     Raises
     ------
+    TypeError
+        For complex input or a temperature that is not a real number (e.g. a string or a bool).
     ValueError
-        For NaN/inf, fewer than two rows, an all-zero row, non-integer or mismatched labels,
-        or a non-positive temperature.
+        For NaN/inf, fewer than two rows, an all-zero row, non-integer, negative or mismatched labels,
+        or a temperature that is not ``> 0``.
     """
     numpy_out = not is_torch(z)
     temperature = _temperature(temperature, "temperature")
@@ -178,11 +196,29 @@ def asym_supcon_loss(z: Any, labels: Any, anchor_mask: Any = None, temperature: 
     is still a candidate, i.e. a negative in the denominators. With no valid anchor the loss
     is ``0`` (connected to the graph for torch input).
 
-    Co2L's code multiplies this loss by ``tau / 0.07`` (a SupCon "base temperature"); we do
-    not, so loss *ratios* such as those in :func:`cila_lambdas` differ from the paper's by
-    that constant.
+    This is the theory's unscaled loss. Co2L's code multiplies it by :math:`\\tau/0.07` and averages over all
+    rows of the batch ({prf:ref}`rem-ccl-scale`); that objective is :func:`mylib.contrastive.co2l_loss`.
 
-    Returns a float for numpy input, a 0-d tensor (autograd intact) for torch input.
+    Parameters
+    ----------
+    z, labels : (n, d) and (n,) arrays or tensors
+        The batch (current task and buffer rows) and its class labels, as for :func:`supcon_per_anchor`.
+    anchor_mask : (n,) booleans, optional
+        The anchors :math:`A` (default: every row). Indices or weights are refused, not cast.
+    temperature : float
+        :math:`\\tau > 0`.
+
+    Returns
+    -------
+    float or 0-d tensor
+        A float for numpy input, a 0-d tensor (autograd intact) for torch input.
+
+    Raises
+    ------
+    TypeError
+        For a non-boolean ``anchor_mask``, and as :func:`supcon_per_anchor`.
+    ValueError
+        For a mask of the wrong length, and as :func:`supcon_per_anchor`.
     """
     numpy_out = not is_torch(z)
     if numpy_out:
@@ -201,12 +237,27 @@ def distillation_per_anchor(z_student: Any, z_teacher: Any, student_temperature:
     .. math:: \\mathrm{CE}_i = -\\sum_{j \\ne i} \\pi_{ij} \\log q^{\\kappa}_{ij}(Z_{\\mathrm{student}}),
               \\qquad \\pi_{ij} = q^{\\kappa^*}_{ij}(Z_{\\mathrm{teacher}}),
 
-    with the teacher detached (no gradient). Returns a tensor of shape (n,) (numpy for numpy input).
+    with the teacher detached (no gradient).
+
+    Parameters
+    ----------
+    z_student, z_teacher : (n, d) arrays or tensors
+        Representations of the same samples under the student and the (frozen) teacher.
+    student_temperature, teacher_temperature : float
+        :math:`\\kappa > 0` and :math:`\\kappa^* > 0` (Co2L: 0.2 and 0.01).
+
+    Returns
+    -------
+    (n,) tensor or array
+        :math:`\\mathrm{CE}_i` per anchor (numpy for numpy input).
 
     Raises
     ------
+    TypeError
+        For complex input or non-real temperatures.
     ValueError
-        If the two matrices differ in their number of rows, or for invalid values/temperatures.
+        If the two matrices differ in their number of rows, for NaN/inf or all-zero rows, or temperatures
+        that are not ``> 0``.
     """
     numpy_out = not is_torch(z_student)
     ks = _temperature(student_temperature, "student_temperature")
@@ -222,10 +273,32 @@ def distillation_per_anchor(z_student: Any, z_teacher: Any, student_temperature:
 
 def relation_distillation_loss(z_student: Any, z_teacher: Any, student_temperature: float = 0.2,
                                teacher_temperature: float = 0.01, anchor_mask: Any = None):
-    """Instance-wise relation distillation (IRD) loss of Co2L, {prf:ref}`def-ccl-ird`: the mean of
-    :func:`distillation_per_anchor` over the anchors in ``anchor_mask`` (default: all rows, as in Co2L).
+    """Instance-wise relation distillation (IRD) loss of Co2L, {prf:ref}`def-ccl-ird`.
 
-    Returns a float for numpy input, a 0-d tensor for torch input.
+    .. math:: L_{\\mathrm{dis}} = \\frac{1}{|A|} \\sum_{i \\in A} \\mathrm{CE}_i,
+
+    the mean of :func:`distillation_per_anchor` over the anchors in ``anchor_mask`` (default: all rows, as in Co2L).
+
+    Parameters
+    ----------
+    z_student, z_teacher : (n, d) arrays or tensors
+        Representations under the student and the teacher.
+    student_temperature, teacher_temperature : float
+        :math:`\\kappa > 0`, :math:`\\kappa^* > 0`.
+    anchor_mask : (n,) booleans, optional
+        Rows to average over (indices or weights are refused).
+
+    Returns
+    -------
+    float or 0-d tensor
+        :math:`L_{\\mathrm{dis}}`: a Python float when ``z_student`` is numpy, else a 0-d tensor with its graph.
+
+    Raises
+    ------
+    TypeError
+        For complex input, non-real temperatures or a non-boolean ``anchor_mask``.
+    ValueError
+        As :func:`distillation_per_anchor`, or if ``anchor_mask`` selects no row.
     """
     numpy_out = not is_torch(z_student)
     if numpy_out:
@@ -238,10 +311,28 @@ def relation_distillation_loss(z_student: Any, z_teacher: Any, student_temperatu
 
 
 def max_contrastive_loss(n_candidates: int, temperature: float) -> float:
-    """Largest value of any per-anchor contrastive loss: ``2 / T + log(n_candidates)``.
+    """Largest value of any per-anchor contrastive loss, :math:`\\ell_{\\max} = 2/T + \\log n`.
 
-    On the unit sphere ``s_ik - s_ip <= 2``, so ``-log q_ip <= log(n e^{2/T})``; used as the
-    *trivial ceiling* against which the bound of {prf:ref}`thm-ccl-bound` is judged.
+    On the unit sphere :math:`s_{ik} - s_{ip} \\le 2`, so :math:`-\\log q_{ip} \\le \\log(n e^{2/T})`; the
+    *trivial ceiling* against which the bound of {prf:ref}`thm-ccl-bound` is judged ({prf:ref}`rem-ccl-sharper`).
+
+    Parameters
+    ----------
+    n_candidates : int
+        Number of candidates :math:`n \\ge 1` of an anchor.
+    temperature : float
+        :math:`T > 0`.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError
+        For a non-real temperature.
+    ValueError
+        For a non-positive ``n_candidates`` or temperature.
     """
     n = check_positive_int(n_candidates, "n_candidates")
     return 2.0 / _temperature(temperature, "temperature") + math.log(n)
@@ -258,9 +349,25 @@ def transfer_log_weights(z_teacher: Any, labels: Any, teacher_temperature: float
     covers the anchor's least-favoured positive. ``omega_i >= 1``; it is ``exp(loss)`` in the case
     of one positive. Computed in log space (with a sharp teacher ``omega`` overflows a float).
 
+    Parameters
+    ----------
+    z_teacher : (n, d) array or tensor
+        The teacher's representations.
+    labels : (n,) integer array or tensor
+    teacher_temperature : float
+        :math:`\\kappa^* > 0`.
+
     Returns
     -------
-    log_omega, valid : arrays of shape (n,); anchors without a positive have ``log_omega = nan``.
+    log_omega, valid : arrays (tensors for torch input) of shape (n,)
+        Anchors without a positive have ``log_omega = nan`` and ``valid = False``.
+
+    Raises
+    ------
+    TypeError
+        For complex input or a non-real temperature.
+    ValueError
+        For NaN/inf, all-zero rows, invalid labels or a temperature that is not ``> 0``.
     """
     numpy_out = not is_torch(z_teacher)
     kt = _temperature(teacher_temperature, "teacher_temperature")
@@ -296,8 +403,28 @@ def consecutive_bound_per_anchor(z_new: Any, z_old: Any, labels: Any, tau: float
               + \\frac{\\kappa}{\\tau}\\, \\omega_i(f_{\\mathrm{old}})\\,
               \\mathrm{CE}\\bigl(\\pi_i(f_{\\mathrm{old}}), q^{\\kappa}_i(f_{\\mathrm{new}})\\bigr),
 
-    with ``n`` the number of candidates. Returned in float64 (``inf`` only if the true value
-    overflows); anchors without a positive get ``nan``.
+    with ``n`` the number of candidates. :func:`consecutive_margin_per_anchor` gives the margin in log space.
+
+    Parameters
+    ----------
+    z_new, z_old : (n, d) arrays or tensors
+        Representations of the same samples under the new model (student) and the old one (teacher).
+    labels : (n,) integer array or tensor
+    tau, kappa, kappa_star : float
+        Contrastive, student and teacher temperatures, ``0 < kappa <= tau`` ({prf:ref}`asm-ccl-temperatures`).
+
+    Returns
+    -------
+    (n,) float64 array
+        The right side per anchor (``inf`` only if the true value overflows); ``nan`` for anchors without a
+        positive.
+
+    Raises
+    ------
+    TypeError
+        For complex input or non-real temperatures.
+    ValueError
+        For NaN/inf, mismatched rows, invalid labels, temperatures that are not ``> 0``, or ``kappa > tau``.
     """
     tau, kappa, kappa_star = _check_temperatures(tau, kappa, kappa_star)
     zn = torch.as_tensor(_real_array(z_new, "z_new", ndim=2))
@@ -415,8 +542,19 @@ def bound_terms(embeddings: Sequence[Any], labels: Any, task_of_anchor: Any, tau
     tau, kappa, kappa_star : float
         Contrastive, student and teacher distillation temperatures (``kappa <= tau``).
 
+    Every anchor uses all ``m`` probe samples as candidates ({prf:ref}`def-ccl-probe`), so ``phi[t, t]`` is *not*
+    the loss task ``t+1`` trained on: samples of later tasks are among its negatives.
+
+    Returns
+    -------
+    BoundTerms
+        The probe-set losses :math:`\\Phi_t^s`, distillation losses, their values at the start of each task, the
+        transfer weights and the per-anchor arrays.
+
     Raises
     ------
+    TypeError
+        For complex input or non-real temperatures.
     ValueError
         For mismatched shapes, NaN/inf, a task id outside ``0..T-1``, a task without anchors that have
         a positive, or ``kappa > tau``.
@@ -795,7 +933,27 @@ def descent_check(con_start: float, con_end: float, dis_start: float, dis_end: f
     If the objective did not increase, ``con_end + lam dis_end <= con_start + lam dis_start``, then the
     distillation drift ``dis_end - dis_start`` is at most ``(con_start - con_end) / lam``.
 
-    Returns ``descent`` (bool), ``drift`` and ``drift_bound`` (``inf`` for ``lam = 0``).
+    Parameters
+    ----------
+    con_start, con_end : float
+        :math:`L_{\\mathrm{con}}` of the new task's anchors on the pool under :math:`f_{t-1}` and :math:`f_t`.
+    dis_start, dis_end : float
+        :math:`L_{\\mathrm{dis}}(\\cdot; f_{t-1}; B_t)` under :math:`f_{t-1}` and :math:`f_t`.
+    lam : float
+        :math:`\\lambda_t \\ge 0` in the theory's units ({prf:ref}`rem-ccl-scale`).
+
+    Returns
+    -------
+    dict
+        ``descent`` (bool), ``drift`` (:math:`\\Delta_t(B_t)`, the ``pool_drift`` of :func:`buffer_rho`) and
+        ``drift_bound`` (:math:`G_t/\\lambda_t`, ``inf`` for ``lam = 0``).
+
+    Raises
+    ------
+    TypeError
+        For complex values.
+    ValueError
+        For NaN/inf or non-scalar losses, or a negative ``lam``.
     """
     vals = [_real_array(v, n, ndim=0).item() for v, n in
             ((con_start, "con_start"), (con_end, "con_end"), (dis_start, "dis_start"), (dis_end, "dis_end"))]
@@ -826,14 +984,17 @@ def cila_lambdas(con_avg: Any, dis_avg: Any, kappa: float) -> np.ndarray:
 
     Returns
     -------
-    (T,) float array of ``lambda_1 .. lambda_T``.
+    (T,) float array
+        :math:`\\lambda_1, \\dots, \\lambda_T`, on the scale of the averages passed ({prf:ref}`rem-ccl-scale`).
 
     Raises
     ------
+    TypeError
+        If ``kappa`` is not a real number (a string, a bool, a complex number, an array) or the averages are
+        complex.
     ValueError
         If the arrays are not 1-D of the same non-zero length, contain negative, NaN or inf values,
-        if ``kappa`` is not a positive finite number, or if the contrastive averages that enter a
-        ratio sum to zero.
+        if ``kappa`` is not finite and ``> 0``, or if the contrastive averages that enter a ratio sum to zero.
     """
     con = _real_array(con_avg, "con_avg", ndim=1, nonnegative=True)
     dis = _real_array(dis_avg, "dis_avg", ndim=1, nonnegative=True)
@@ -853,82 +1014,6 @@ def cila_lambdas(con_avg: Any, dis_avg: Any, kappa: float) -> np.ndarray:
             raise ValueError(f"the contrastive averages of tasks 2..{t - 1} sum to zero; the ratio is undefined")
         lam[t - 1] = max(1.0, kappa * d / c)
     return lam
-
-
-# --------------------------------------------------------------------------- replay buffer
-def task_classes(num_classes: int, classes_per_task: int) -> list[list[int]]:
-    """Split classes ``0..num_classes-1`` into consecutive tasks of ``classes_per_task`` classes."""
-    num_classes = check_positive_int(num_classes, "num_classes")
-    k = check_positive_int(classes_per_task, "classes_per_task")
-    if num_classes % k:
-        raise ValueError(f"num_classes={num_classes} is not a multiple of classes_per_task={k}")
-    return [list(range(i, i + k)) for i in range(0, num_classes, k)]
-
-
-class ClassBalancedBuffer:
-    """Replay memory of ``capacity`` sample indices shared equally by all classes seen so far.
-
-    After each task, :meth:`update` gives every seen class ``capacity // C`` slots (the remainder
-    goes to randomly chosen classes), shrinking old classes by random subsampling of their stored
-    samples and filling new classes from the task's data, as in Co2L's replay policy. Only indices
-    and labels are stored (the data stay in one tensor).
-    """
-
-    def __init__(self, capacity: int):
-        self.capacity = check_positive_int(capacity, "capacity", minimum=0)
-        self.indices = torch.zeros(0, dtype=torch.long)
-        self.labels = torch.zeros(0, dtype=torch.long)
-
-    def __len__(self) -> int:
-        return int(self.indices.numel())
-
-    def class_counts(self) -> dict[int, int]:
-        """Number of stored samples per class."""
-        u, c = torch.unique(self.labels, return_counts=True)
-        return {int(a): int(b) for a, b in zip(u, c)}
-
-    def update(self, indices: Any, labels: Any, generator: torch.Generator | None = None) -> None:
-        """Add the samples of a finished task (``indices`` into the dataset, their ``labels``)."""
-        idx = torch.as_tensor(indices).long().flatten().cpu()
-        lab = _labels(labels, idx.numel(), torch.device("cpu"))
-        if idx.numel() == 0:
-            raise ValueError("update() needs at least one sample")
-        g = generator if generator is not None else torch.Generator().manual_seed(0)
-        all_lab = torch.cat([self.labels, lab])
-        classes = torch.unique(all_lab).tolist()
-        pools = {}
-        for c in classes:
-            old = self.indices[self.labels == c]
-            pools[c] = old if old.numel() > 0 else idx[lab == c]
-        # equal shares, then the remainder one by one to randomly ordered classes that still have samples
-        quota = {c: min(self.capacity // len(classes), pools[c].numel()) for c in classes}
-        order = [classes[i] for i in torch.randperm(len(classes), generator=g).tolist()]
-        left = self.capacity - sum(quota.values())
-        while left > 0:
-            grown = False
-            for c in order:
-                if left > 0 and quota[c] < pools[c].numel():
-                    quota[c] += 1
-                    left -= 1
-                    grown = True
-            if not grown:
-                break
-        keep_i, keep_l = [], []
-        for c in classes:
-            pool = pools[c]
-            chosen = pool[torch.randperm(pool.numel(), generator=g)[:quota[c]]]
-            keep_i.append(chosen)
-            keep_l.append(torch.full((chosen.numel(),), c, dtype=torch.long))
-        self.indices = torch.cat(keep_i) if keep_i else self.indices
-        self.labels = torch.cat(keep_l) if keep_l else self.labels
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"capacity": self.capacity, "indices": self.indices.clone(), "labels": self.labels.clone()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.capacity = int(state["capacity"])
-        self.indices = state["indices"].clone()
-        self.labels = state["labels"].clone()
 
 
 # --------------------------------------------------------------------------- augmentations (torch only)
@@ -1166,33 +1251,3 @@ class Augment:
         if self.noise_std:
             y = gaussian_noise(y, self.noise_std, generator=generator)
         return y
-
-
-# --------------------------------------------------------------------------- profiles
-register(
-    "part2_seq_digits",
-    smoke=dict(num_tasks=5, classes_per_task=2, buffer_size=50, epochs=8, first_epochs=8, batch_size=128,
-               lr=0.01, hidden=128, feat_dim=64, proj_dim=32, tau=0.5, kappa_student=0.2, kappa_teacher=0.01,
-               co2l_lambda=1.0, cila_kappas=[2.0, 4.0, 8.0], seeds=[0, 1, 2], probe_per_class=20,
-               probe_epochs=200, probe_lr=0.1, probe_batch_size=512, first_task_epochs=[1, 8, 24],
-               noise_std=0.3, crop_padding=1, posthoc_temperatures=[[0.2, 0.01], [0.2, 0.2], [0.5, 0.5]]),
-    full=dict(num_tasks=5, classes_per_task=2, buffer_size=50, epochs=30, first_epochs=30, batch_size=128,
-              lr=0.01, hidden=256, feat_dim=128, proj_dim=64, tau=0.5, kappa_student=0.2, kappa_teacher=0.01,
-              co2l_lambda=1.0, cila_kappas=[2.0, 4.0, 8.0], seeds=list(range(10)), probe_per_class=20,
-              probe_epochs=500, probe_lr=0.1, probe_batch_size=512, first_task_epochs=[1, 30, 100],
-              noise_std=0.3, crop_padding=1, posthoc_temperatures=[[0.2, 0.01], [0.2, 0.2], [0.5, 0.5]]),
-)
-
-register(
-    "part2_seq_cifar10",
-    smoke=dict(dataset="digits-rgb", image_size=12, width=4, proj_dim=32, buffer_sizes=[20, 50], epochs=3,
-               first_epochs=6, batch_size=64, lr=0.05, warmup_epochs=0, tau=0.5, kappa_student=0.2,
-               kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=4.0, seeds=[0], probe_epochs=100, probe_lr=0.1,
-               probe_batch_size=512, probe_augment=False, probe_per_class=10, amp=False, pool_eval_size=256,
-               ckpt_every=1),
-    full=dict(dataset="cifar10", image_size=32, width=64, proj_dim=128, buffer_sizes=[200, 500], epochs=100,
-              first_epochs=500, batch_size=512, lr=0.5, warmup_epochs=10, tau=0.5, kappa_student=0.2,
-              kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=4.0, seeds=[0], probe_epochs=100, probe_lr=1.0,
-              probe_batch_size=256, probe_augment=True, probe_per_class=50, amp=True, pool_eval_size=2048,
-              ckpt_every=5),
-)
