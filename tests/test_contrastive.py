@@ -346,6 +346,22 @@ def test_gamma_bound_is_implied_by_the_theorem_and_can_fail():
         cc.gamma_bound(terms, [0.0, 1.0], [0.0, 1.0], [np.nan, 0.1], [np.nan, 0.05])
 
 
+def test_gamma_bound_lambda_star_minimises_the_bound_at_fixed_losses():
+    """ex-ccl-lambda-star: with the logged losses held fixed, the right side of eq-ccl-gamma-bound is smallest at
+    lambda_t = lambda_t^* (checked on a grid; shifting lambda by 10% either way increases it)."""
+    Z, y, task = _random_run(np.random.default_rng(18), T=2, step=0.2)
+    terms = cc.bound_terms(Z, y, task, 0.5, 0.5, 0.5)
+    args = (np.diag(terms.phi) * 0.8, [np.nan, 1.2], [np.nan, 0.3])
+    star = cc.gamma_bound(terms, [0.0, 1.0], *args)["lambda_star"][1]
+    assert 0 < star < np.inf
+    at = cc.gamma_bound(terms, [0.0, star], *args)["log10_rhs"]
+    for f in (0.5, 0.9, 1.1, 2.0):
+        assert cc.gamma_bound(terms, [0.0, f * star], *args)["log10_rhs"] > at
+    grid = star * np.logspace(-1, 1, 41)
+    vals = [cc.gamma_bound(terms, [0.0, lam], *args)["log10_rhs"] for lam in grid]
+    assert grid[int(np.argmin(vals))] == pytest.approx(star)
+
+
 def test_theorem_single_task_is_equality():
     rng = np.random.default_rng(11)
     Z, y, task = _random_run(rng, T=1)
