@@ -388,7 +388,8 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
     after_task : callable, optional
         Called at the end of every task; its dict is logged (and checkpointed) in ``after_task``.
     cache : TaskCache, optional
-        Restore a finished prefix of tasks from it, and store every finished task in it.
+        Restore a finished prefix of tasks from it, and store every finished task in it. Share one cache only
+        among runs of the same model builder, data and augmentation (the key holds the configuration only).
     cache_tag : str
         Part of the cache key (name what ``after_task`` computes, so runs with different hooks do not mix).
 
@@ -723,7 +724,7 @@ register(
     smoke=dict(num_tasks=5, classes_per_task=2, buffer_size=50, epochs=8, first_epochs=8, batch_size=128,
                lr=0.01, hidden=128, feat_dim=64, proj_dim=32, tau=0.5, kappa_student=0.2, kappa_teacher=0.01,
                co2l_lambda=1.0, cila_kappas=[4.0, 16.0, 64.0], seeds=[0, 1, 2, 3, 4], probe_per_class=20,
-               probe_epochs=100, probe_lr=0.1, probe_batch_size=512, first_task_epochs=[1, 8, 24],
+               probe_epochs=60, probe_lr=0.1, probe_batch_size=512, first_task_epochs=[1, 8, 24],
                noise_std=0.3, crop_padding=1, posthoc_temperatures=[[0.2, 0.01], [0.2, 0.2], [0.5, 0.5]]),
     full=dict(num_tasks=5, classes_per_task=2, buffer_size=50, epochs=30, first_epochs=30, batch_size=128,
               lr=0.01, hidden=256, feat_dim=128, proj_dim=64, tau=0.5, kappa_student=0.2, kappa_teacher=0.01,
@@ -734,14 +735,16 @@ register(
 
 register(
     "part2_seq_cifar10",
-    smoke=dict(dataset="digits-rgb", image_size=12, width=4, proj_dim=32, buffer_sizes=[20, 50], epochs=3,
-               first_epochs=6, batch_size=64, lr=0.05, warmup_epochs=0, tau=0.5, kappa_student=0.2,
-               kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=4.0, seeds=[0], probe_epochs=100, probe_lr=0.1,
+    smoke=dict(dataset="digits-rgb", image_size=12, width=4, proj_dim=32, buffer_sizes=[20, 50], epochs=2,
+               first_epochs=4, batch_size=64, lr=0.05, warmup_epochs=0, tau=0.5, kappa_student=0.2,
+               kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=16.0, cila_kappas=[16.0, 64.0], seeds=[0, 1, 2, 3, 4],
+               probe_epochs=100, probe_lr=0.1,
                probe_batch_size=512, probe_augment=False, probe_per_class=10, amp=False, pool_eval_size=256,
                ckpt_every=1),
     full=dict(dataset="cifar10", image_size=32, width=64, proj_dim=128, buffer_sizes=[200, 500], epochs=100,
               first_epochs=500, batch_size=512, lr=0.5, warmup_epochs=10, tau=0.5, kappa_student=0.2,
-              kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=4.0, seeds=[0, 1, 2], probe_epochs=100, probe_lr=1.0,
+              kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=4.0, cila_kappas=[1.0, 4.0, 16.0, 64.0], seeds=[0, 1, 2],
+              probe_epochs=100, probe_lr=1.0,
               probe_batch_size=256, probe_augment=True, probe_per_class=50, amp=True, pool_eval_size=2048,
               ckpt_every=5),
 )
