@@ -449,3 +449,50 @@ def test_crop_flip_exact_and_modes():
     assert (out["constant"] == 0).any() or torch.equal(out["constant"], x)
     with pytest.raises(ValueError, match="padding_mode"):
         mylib.nn.crop_flip(x, 1, 0.5, g, padding_mode="wrap")
+
+
+# --------------------------------------------------------------------------- benchmark loaders
+def test_tiny_imagenet_loader_on_generated_files(tmp_path):
+    from PIL import Image
+    base = tmp_path / "tiny-imagenet-200"
+    wnids = ["n001", "n002", "n003"]
+    (base).mkdir()
+    (base / "wnids.txt").write_text("\n".join(wnids) + "\n")
+    rng = np.random.default_rng(0)
+    pix = {}
+    for i, w in enumerate(wnids):
+        d = base / "train" / w / "images"
+        d.mkdir(parents=True)
+        for j in range(2):
+            a = np.full((64, 64, 3), 40 * i + j, dtype=np.uint8)
+            Image.fromarray(a).save(d / f"{w}_{j}.JPEG", format="PNG")  # lossless content, JPEG name
+            pix[(w, j)] = a
+    (base / "val" / "images").mkdir(parents=True)
+    lines = []
+    for k, w in enumerate(["n003", "n001"]):
+        Image.fromarray(np.full((64, 64, 3), 7 * k, dtype=np.uint8)).save(base / "val" / "images" / f"val_{k}.JPEG",
+                                                                          format="PNG")
+        lines.append(f"val_{k}.JPEG\t{w}\t0\t0\t63\t63")
+    (base / "val" / "val_annotations.txt").write_text("\n".join(lines))
+    tr, va, names = mylib.data.load_tiny_imagenet_tensors(tmp_path)
+    assert names == wnids and tr.x.shape == (6, 3, 64, 64) and tr.x.dtype == torch.uint8
+    assert tr.y.tolist() == [0, 0, 1, 1, 2, 2] and va.y.tolist() == [2, 0]
+    assert int(tr.x[3, 0, 5, 5]) == 41 and int(va.x[1, 2, 0, 0]) == 7
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(base / "train" / "n002" / "images" / "n002_9.JPEG",
+                                                          format="PNG")
+    with pytest.raises(ValueError, match="64x64"):
+        mylib.data.load_tiny_imagenet_tensors(tmp_path)
+    with pytest.raises(FileNotFoundError, match="wnids"):
+        mylib.data.load_tiny_imagenet_tensors(tmp_path / "nowhere")
+
+
+def test_rotated_digits_domains():
+    tr, te, dtr, dte = mylib.data.rotated_digits([0.0, 90.0, 180.0])
+    base, _ = mylib.data.load_digits_split(seed=0, image=True)
+    n = len(base)
+    assert len(tr) == 3 * n and np.bincount(dtr).tolist() == [n] * 3 and len(te) == len(dte)
+    torch.testing.assert_close(tr.x[:n], base.x, atol=1e-5, rtol=0)  # angle 0: the digits themselves
+    torch.testing.assert_close(tr.x[2 * n:], base.x.flip(-1).flip(-2), atol=1e-5, rtol=0)  # 180 degrees
+    assert not torch.allclose(tr.x[n:2 * n], base.x, atol=1e-3)
+    with pytest.raises(ValueError, match="angles"):
+        mylib.data.rotated_digits([])
