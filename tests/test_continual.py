@@ -496,3 +496,37 @@ def test_rotated_digits_domains():
     assert not torch.allclose(tr.x[n:2 * n], base.x, atol=1e-3)
     with pytest.raises(ValueError, match="angles"):
         mylib.data.rotated_digits([])
+
+
+def test_domain_incremental_rotated_digits():
+    """R-MNIST's protocol on rotated digits: three rotations, every class in every task; anchors are the current
+    domain's rows, the buffer spans (domain, class) pairs, and the per-task probe tests each rotation."""
+    tr, te, dtr, dte = mylib.data.rotated_digits([0.0, 60.0, 120.0])
+    keep_tr = np.isin(tr.y.numpy(), [0, 1, 2]) & (np.arange(len(tr)) % 3 == 0)
+    keep_te = np.isin(te.y.numpy(), [0, 1, 2])
+    tr, dtr = TensorData(tr.x[keep_tr], tr.y[keep_tr]), dtr[keep_tr]
+    te, dte = TensorData(te.x[keep_te], te.y[keep_te]), dte[keep_te]
+    cfg = ct.ContinualConfig(tasks=[[0, 1, 2]] * 3, incremental="domain", buffer_size=18, epochs=1, first_epochs=1,
+                             batch_size=32, lr=0.05, probe_per_class=3, pool_eval_size=32)
+    seen = []
+    orig = ct.co2l_terms
+
+    def spy(z, y, anchors, zt, *args):
+        seen.append(anchors.clone())
+        return orig(z, y, anchors, zt, *args)
+
+    model_fn = lambda: mylib.nn.build_model("contrastive-mlp", proj_dim=8, in_dim=64, hidden=16, feat_dim=8)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(ct, "co2l_terms", spy)
+        recs = ct.run_grid(tr, te, model_fn, cfg, {"Co2L": {}}, [0], cc.Augment(), device=CPU, probe_epochs=10,
+                           per_task_probe=True, train_domains=dtr, test_domains=dte)
+    r = recs[0]
+    assert r["acc_matrix"].shape == (3, 3) and r["class_il"] == r["task_il"]
+    assert set(np.unique(r["probe_tasks"])) == {0, 1, 2}
+    assert any(not bool(a.all()) for a in seen[-5:])  # later tasks: buffer rows of the same classes, not anchors
+    with pytest.raises(ValueError, match="needs domains"):
+        ct.run_continual(model_fn(), tr, cfg, cc.Augment(), device=CPU)
+    with pytest.raises(ValueError, match="more than one task"):
+        ct.ContinualConfig(tasks=[[0, 1, 2]] * 3)
+    with pytest.raises(ValueError, match="incremental"):
+        ct.ContinualConfig(tasks=[[0]], incremental="task")

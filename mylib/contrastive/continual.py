@@ -49,10 +49,11 @@ __all__ = [
     "ContinualConfig", "ContinualResult", "TaskCache", "run_continual", "evaluate_run", "run_grid",
     "probe_indices", "digits_tasks", "digits_rgb_standin", "cifar10_tensors", "digits_augment", "image_augment",
     "train_step", "accuracy_matrix", "forgetting", "backward_transfer", "TrainingInterrupted", "METHODS",
-    "TEACHER_BN",
+    "TEACHER_BN", "INCREMENTAL",
 ]
 
 METHODS = ("replay", "co2l", "cila")
+INCREMENTAL = ("class", "domain")
 TEACHER_BN = ("train", "eval")
 
 
@@ -126,7 +127,10 @@ class ContinualConfig:
     Attributes
     ----------
     tasks : list of lists of int
-        The classes of each task, in order.
+        The classes of each task, in order (domain-incremental: the classes of each domain, which may repeat).
+    incremental : {"class", "domain"}
+        ``"class"``: task ``t`` holds the samples of its classes; ``"domain"``: the samples of domain ``t`` (given to
+        :func:`run_continual` as ``domains``), e.g. one rotation of R-MNIST.
     method : {"replay", "co2l", "cila"}
         ``replay``: no distillation (``lambda_t = 0``, buffer kept; with ``buffer_size=0`` plain fine-tuning);
         ``co2l``: ``lambda_t = lam`` for ``t >= 2``; ``cila``: :func:`mylib.contrastive.cila_lambdas` with
@@ -156,6 +160,7 @@ class ContinualConfig:
     """
 
     tasks: list[list[int]]
+    incremental: str = "class"
     method: str = "co2l"
     lam: float = 1.0
     cila_kappa: float = 1.0
@@ -185,8 +190,10 @@ class ContinualConfig:
             raise ValueError(f"unknown teacher_bn {self.teacher_bn!r}; valid: {TEACHER_BN}")
         if not self.tasks or any(len(t) == 0 for t in self.tasks):
             raise ValueError("tasks must be a non-empty list of non-empty class lists")
+        if self.incremental not in INCREMENTAL:
+            raise ValueError(f"unknown incremental {self.incremental!r}; valid: {INCREMENTAL}")
         flat = [c for t in self.tasks for c in t]
-        if len(set(flat)) != len(flat):
+        if self.incremental == "class" and len(set(flat)) != len(flat):
             raise ValueError("a class appears in more than one task")
         self.tasks = [[int(c) for c in t] for t in self.tasks]
         self.lam = check_nonnegative(self.lam, "lam")
@@ -299,10 +306,11 @@ def _views(augment: Augment, x: torch.Tensor, g: torch.Generator) -> torch.Tenso
 
 
 def train_step(model: nn.Module, teacher: nn.Module | None, opt: torch.optim.Optimizer, x: torch.Tensor,
-               y: torch.Tensor, current: torch.Tensor, augment: Augment, g: torch.Generator, lam: float,
+               y: torch.Tensor, anchors: torch.Tensor, augment: Augment, g: torch.Generator, lam: float,
                cfg: ContinualConfig, amp: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """One SGD step on Co2L's objective :func:`mylib.contrastive.co2l_loss` (two views of ``x``, anchors = rows
-    of the current task's classes, distillation weight ``lam``); no host synchronisation.
+    """One SGD step on Co2L's objective :func:`mylib.contrastive.co2l_loss` (two views of ``x``; ``anchors``
+    marks the samples of the current task, whose rows are the anchors; distillation weight ``lam``); no host
+    synchronisation.
 
     Returns the detached contrastive and distillation terms (0-d tensors on the device)."""
     xx = _views(augment, x, g)
@@ -313,7 +321,8 @@ def train_step(model: nn.Module, teacher: nn.Module | None, opt: torch.optim.Opt
     if teacher is not None:
         with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
             zt = teacher(xx).float()
-    con, dis = co2l_terms(z, yy, current[yy], zt, cfg.tau, cfg.base_tau, cfg.kappa_student, cfg.kappa_teacher)
+    con, dis = co2l_terms(z, yy, torch.cat([anchors, anchors]), zt, cfg.tau, cfg.base_tau, cfg.kappa_student,
+                          cfg.kappa_teacher)
     loss = con + lam * dis if lam > 0 else con
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -351,11 +360,27 @@ def _check_train(model, train, config) -> None:
             raise ValueError(f"task {t + 1} classes {sorted(missing)} have no training sample")
 
 
+def _domains(domains: Any, n: int, T: int, config: ContinualConfig) -> torch.Tensor | None:
+    if config.incremental == "class":
+        if domains is not None:
+            raise ValueError("domains is only used with incremental='domain'")
+        return None
+    if domains is None:
+        raise ValueError("incremental='domain' needs domains (the task index of every training sample)")
+    d = check_finite_array(domains, "domains", ndim=1)
+    if d.shape[0] != n or not np.all(d == np.round(d)) or d.min() < 0:
+        raise ValueError(f"domains must hold {n} non-negative integers, one per training sample")
+    missing = sorted(set(range(T)) - set(np.unique(d).astype(int).tolist()))
+    if missing:
+        raise ValueError(f"domains has no sample of task(s) {[m + 1 for m in missing]}")
+    return torch.from_numpy(d.astype(np.int64))
+
+
 def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualConfig, augment: Augment,
                   device: torch.device | None = None, checkpoint_dir=None, desc: str = "continual",
                   interrupt_after_epochs: int | None = None,
                   after_task: Callable[[int, nn.Module, np.ndarray], dict[str, Any]] | None = None,
-                  cache: TaskCache | None = None, cache_tag: str = "") -> ContinualResult:
+                  cache: TaskCache | None = None, cache_tag: str = "", domains: Any = None) -> ContinualResult:
     """Train ``model`` on the task sequence of ``config`` (Co2L's recipe, with ``lambda_t`` by method).
 
     Each step draws a mini-batch from the current task's samples plus the replay buffer, makes two
@@ -392,6 +417,10 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
         among runs of the same model builder, data and augmentation (the key holds the configuration only).
     cache_tag : str
         Part of the cache key (name what ``after_task`` computes, so runs with different hooks do not mix).
+    domains : array of int, optional
+        The domain (task index) of every training sample; required when ``config.incremental == "domain"``. The
+        buffer is then balanced over (domain, class) pairs and the probe set holds ``probe_per_class`` samples of
+        every class of every domain.
 
     Returns
     -------
@@ -409,15 +438,21 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
     device = device or get_device()
     y_all = train.y.cpu().long()
     T = len(config.tasks)
+    dom = _domains(domains, len(train), T, config)
+    C = int(y_all.max()) + 1
+    balance_key = y_all if dom is None else dom * C + y_all  # what the buffer and the probe set balance over
     model.to(device)
     x_dev = train.x.to(device)
     y_dev = y_all.to(device)
     amp = config.amp and device.type == "cuda"
 
-    probe = probe_indices(y_all.numpy(), config.probe_per_class, seed=config.seed)
-    task_of_class = {c: t for t, cls in enumerate(config.tasks) for c in cls}
-    probe = probe[np.isin(y_all.numpy()[probe], list(task_of_class))]
-    probe_tasks = np.array([task_of_class[int(c)] for c in y_all.numpy()[probe]])
+    probe = probe_indices(balance_key.numpy(), config.probe_per_class, seed=config.seed)
+    if dom is None:
+        task_of_class = {c: t for t, cls in enumerate(config.tasks) for c in cls}
+        probe = probe[np.isin(y_all.numpy()[probe], list(task_of_class))]
+        probe_tasks = np.array([task_of_class[int(c)] for c in y_all.numpy()[probe]])
+    else:
+        probe_tasks = dom.numpy()[probe]
     probe_x = train.x[torch.as_tensor(probe)]
 
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
@@ -454,7 +489,8 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
     bar = progress(total=total_epochs, initial=done_epochs, desc=desc, unit="epoch")
     for t in range(start_task, T):
         cls = torch.tensor(config.tasks[t])
-        task_idx = torch.nonzero(torch.isin(y_all, cls)).flatten()
+        in_task = torch.isin(y_all, cls) if dom is None else (dom == t) & torch.isin(y_all, cls)
+        task_idx = torch.nonzero(in_task).flatten()
         replayed = buffer.indices.clone()
         pool = torch.cat([task_idx, replayed])
         # lambda_t
@@ -493,7 +529,7 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
         bs = min(config.batch_size, n)
         steps = math.ceil(n / bs)
         warm = config.warmup_epochs * steps
-        current = torch.isin(torch.arange(int(y_all.max()) + 1), cls).to(device)
+        current = in_task.to(device)  # anchors: the rows of the current task's samples (never the buffer's)
         for e in range(start_epoch if t == start_task else 0, epochs):
             model.train()
             g = torch_generator("continual-epoch", config.seed, t, e)
@@ -505,7 +541,7 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
                 for group in opt.param_groups:
                     group["lr"] = lr
                 idx = pool[perm[b * bs:(b + 1) * bs]].to(device)
-                con, dis = train_step(model, teacher, opt, x_dev[idx], y_dev[idx], current, augment, g, lam,
+                con, dis = train_step(model, teacher, opt, x_dev[idx], y_dev[idx], current[idx], augment, g, lam,
                                       config, amp)
                 acc_con += con.double() * len(idx)
                 acc_dis += dis.double() * len(idx)
@@ -530,7 +566,7 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
         sums = {"con": 0.0, "dis": 0.0, "n": 0}
         rec["embeddings"].append(embed(model, probe_x, augment.plain, device, amp=amp).cpu().double().numpy())
         end_embed = embed(model, train.x[eval_sel], augment.plain, device, amp=amp).cpu()
-        cur = torch.isin(y_all[eval_sel], cls)
+        cur = in_task[eval_sel]
         c0, c1, d0, d1 = _pool_losses(end_embed.double(), None if t == 0 else start_embed.double(),
                                       y_all[eval_sel], cur, config)
         rec["phi_train"].append(c1)
@@ -540,7 +576,7 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
         rec["train_buffers"].append(replayed.numpy())
         if after_task is not None:
             rec["after_task"].append(after_task(t, model, replayed.numpy()))
-        buffer.update(task_idx, y_all[task_idx], generator=torch_generator("buffer", config.seed, t))
+        buffer.update(task_idx, balance_key[task_idx], generator=torch_generator("buffer", config.seed, t))
         teacher_state, start_embed, start_epoch = None, None, 0
         if cache is not None:
             cache.put(key, {"model": model.state_dict(), "optimizer": opt.state_dict(),
@@ -560,16 +596,24 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
 
 
 # --------------------------------------------------------------------------- evaluation
+def _task_samples(y: torch.Tensor, config: ContinualConfig, t: int, domains: Any) -> np.ndarray:
+    in_task = torch.isin(y.cpu(), torch.tensor(config.tasks[t]))
+    if domains is not None:
+        in_task &= torch.as_tensor(np.asarray(domains)) == t
+    return torch.nonzero(in_task).flatten().numpy()
+
+
 def _probe_after_task(train: TensorData, test: TensorData, config: ContinualConfig, augment: Augment,
-                      device, probe_kw: dict[str, Any]) -> Callable[[int, nn.Module, np.ndarray], dict[str, Any]]:
+                      device, probe_kw: dict[str, Any], train_domains: Any = None, test_domains: Any = None
+                      ) -> Callable[[int, nn.Module, np.ndarray], dict[str, Any]]:
     """A hook for :func:`run_continual`: Co2L's linear probe after task ``t`` (trained on task ``t``'s data and
     the buffer it replayed, tested on tasks ``1..t``)."""
-    y = train.y.cpu()
 
     def hook(t: int, model: nn.Module, replayed: np.ndarray) -> dict[str, Any]:
-        cur = torch.nonzero(torch.isin(y, torch.tensor(config.tasks[t]))).flatten().numpy()
+        cur = _task_samples(train.y, config, t, train_domains)
         return linear_probe(model, train, test, config.tasks, np.concatenate([cur, replayed]), augment,
-                            device=device, seed=config.seed, amp=config.amp, test_tasks=range(t + 1), **probe_kw)
+                            device=device, seed=config.seed, amp=config.amp, test_tasks=range(t + 1),
+                            test_task_of=test_domains, **probe_kw)
 
     return hook
 
@@ -635,7 +679,8 @@ def backward_transfer(acc: Any) -> float:
 def evaluate_run(result: ContinualResult, train: TensorData, test: TensorData, config: ContinualConfig,
                  augment: Augment, device: torch.device | None = None, probe_epochs: int = 100,
                  probe_lr: float = 0.1, probe_batch_size: int = 256, probe_augment: bool = False,
-                 probe_schedule: str = "step", probe_balance: str = "sampler") -> dict[str, Any]:
+                 probe_schedule: str = "step", probe_balance: str = "sampler", train_domains: Any = None,
+                 test_domains: Any = None) -> dict[str, Any]:
     """Linear probe after the last task (its data and the buffer it replayed, as Co2L) and both sides of
     {prf:ref}`thm-ccl-bound` for one run. When the run logged a probe after every task, its last one is used.
 
@@ -650,11 +695,11 @@ def evaluate_run(result: ContinualResult, train: TensorData, test: TensorData, c
         A = accuracy_matrix(result.after_task)
         out.update(acc_matrix=A, forgetting=forgetting(A), bwt=backward_transfer(A))
     else:
-        last = torch.nonzero(torch.isin(train.y.cpu(), torch.tensor(config.tasks[-1]))).flatten().numpy()
+        last = _task_samples(train.y, config, len(config.tasks) - 1, train_domains)
         acc = linear_probe(result.model, train, test, config.tasks, np.concatenate([last, result.train_buffers[-1]]),
                            augment, device=device, epochs=probe_epochs, lr=probe_lr, batch_size=probe_batch_size,
                            seed=config.seed, probe_augment=probe_augment, amp=config.amp, schedule=probe_schedule,
-                           balance=probe_balance)
+                           balance=probe_balance, test_task_of=test_domains)
     terms = bound_terms(result.probe_embeddings, result.probe_labels, result.probe_tasks, tau=config.tau,
                         kappa=config.kappa_student, kappa_star=config.kappa_teacher)
     return {**acc, **out, "bound": continual_bound(terms), "terms": terms}
@@ -665,14 +710,16 @@ def run_grid(train: TensorData, test: TensorData, model_fn: Callable[[], Contras
              device: torch.device | None = None, probe_epochs: int = 100, probe_lr: float = 0.1,
              probe_batch_size: int = 256, probe_augment: bool = False, probe_schedule: str = "step",
              probe_balance: str = "sampler", per_task_probe: bool = False, cache: TaskCache | None = None,
-             checkpoint_dir_fn: Callable[[str, int, dict], Any] | None = None) -> list[dict[str, Any]]:
+             checkpoint_dir_fn: Callable[[str, int, dict], Any] | None = None, train_domains: Any = None,
+             test_domains: Any = None) -> list[dict[str, Any]]:
     """Train and evaluate every ``variant`` (overrides of ``base``) for every seed.
 
     ``model_fn()`` builds a fresh model (called after :func:`mylib.seed_everything` ``(seed)``). Variants that
     share a prefix of tasks share its training through ``cache`` (a fresh :class:`TaskCache` by default).
     ``checkpoint_dir_fn(name, seed, config_dict)`` may return a folder (e.g. from :func:`mylib.run_dir`)
     so each run resumes after an interruption. With ``per_task_probe`` a linear probe runs after every task
-    (accuracy matrix, forgetting, backward transfer).
+    (accuracy matrix, forgetting, backward transfer). For a domain-incremental ``base``
+    (``incremental="domain"``), ``train_domains`` and ``test_domains`` give every sample's task.
 
     Returns
     -------
@@ -704,12 +751,14 @@ def run_grid(train: TensorData, test: TensorData, model_fn: Callable[[], Contras
             seed_everything(int(seed))
             model = model_fn()
             ckdir = checkpoint_dir_fn(name, int(seed), cfg.as_dict()) if checkpoint_dir_fn else None
-            hook = _probe_after_task(train, test, cfg, augment, device, probe_kw) if per_task_probe else None
+            dom = dict(train_domains=train_domains, test_domains=test_domains)
+            hook = _probe_after_task(train, test, cfg, augment, device, probe_kw, **dom) if per_task_probe else None
             res = run_continual(model, train, cfg, augment, device=device, checkpoint_dir=ckdir,
-                                desc=f"{name} seed {seed}", after_task=hook, cache=cache, cache_tag=tag)
+                                desc=f"{name} seed {seed}", after_task=hook, cache=cache, cache_tag=tag,
+                                domains=train_domains)
             ev = evaluate_run(res, train, test, cfg, augment, device=device, probe_epochs=probe_epochs,
                               probe_lr=probe_lr, probe_batch_size=probe_batch_size, probe_augment=probe_augment,
-                              probe_schedule=probe_schedule, probe_balance=probe_balance)
+                              probe_schedule=probe_schedule, probe_balance=probe_balance, **dom)
             records.append({"name": name, "seed": int(seed), **{k: v for k, v in ev.items()},
                             "lambdas": res.lambdas, "con_avg": res.con_avg, "dis_avg": res.dis_avg,
                             "phi_train": res.phi_train, "descent": res.descent, "config": cfg,
@@ -736,9 +785,9 @@ register(
 register(
     "part2_seq_cifar10",
     smoke=dict(dataset="digits-rgb", image_size=12, width=4, proj_dim=32, buffer_sizes=[20, 50], epochs=2,
-               first_epochs=4, batch_size=64, lr=0.05, warmup_epochs=0, tau=0.5, kappa_student=0.2,
+               first_epochs=3, batch_size=64, lr=0.05, warmup_epochs=0, tau=0.5, kappa_student=0.2,
                kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=16.0, cila_kappas=[16.0, 64.0], seeds=[0, 1, 2, 3, 4],
-               probe_epochs=100, probe_lr=0.1,
+               probe_epochs=40, probe_lr=0.1,
                probe_batch_size=512, probe_augment=False, probe_per_class=10, amp=False, pool_eval_size=256,
                ckpt_every=1),
     full=dict(dataset="cifar10", image_size=32, width=64, proj_dim=128, buffer_sizes=[200, 500], epochs=100,

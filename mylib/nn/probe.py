@@ -87,7 +87,7 @@ def linear_probe(model: nn.Module, train: TensorData, test: TensorData, tasks: S
                  train_indices: Any, augment: Any, device: torch.device | None = None, epochs: int = 100,
                  lr: float = 0.1, batch_size: int = 256, seed: int = 0, probe_augment: bool = False,
                  amp: bool = False, schedule: str = "step", balance: str = "sampler",
-                 test_tasks: Sequence[int] | None = None) -> dict[str, Any]:
+                 test_tasks: Sequence[int] | None = None, test_task_of: Any = None) -> dict[str, Any]:
     """Linear classifier on frozen encoder features; Class-IL and Task-IL test accuracy.
 
     The classifier is trained on ``train[train_indices]`` (Co2L: the last task's data and the buffer) by SGD
@@ -113,6 +113,9 @@ def linear_probe(model: nn.Module, train: TensorData, test: TensorData, tasks: S
     balance : {"sampler", "loss"}
     test_tasks : sequence of int, optional
         Evaluate on these tasks' classes only, with Class-IL among their classes (default: all tasks).
+    test_task_of : array of int, optional
+        The task of every test sample, for domain-incremental sequences whose tasks share their classes (then
+        Task-IL equals Class-IL); by default a sample's task is its class's.
 
     Returns
     -------
@@ -177,6 +180,12 @@ def linear_probe(model: nn.Module, train: TensorData, test: TensorData, tasks: S
             loss.backward()
             opt.step()
     te_mask = torch.isin(test.y.cpu(), torch.tensor(classes))
+    groups = None
+    if test_task_of is not None:
+        groups = torch.as_tensor(np.asarray(test_task_of)).long().flatten()
+        if groups.shape[0] != len(test):
+            raise ValueError(f"test_task_of has {groups.shape[0]} entries for {len(test)} test samples")
+        te_mask &= torch.isin(groups, torch.tensor(eval_tasks))
     xte, yte = test.x[te_mask.to(test.x.device)], test.y.cpu()[te_mask].to(device)
     with torch.no_grad():
         logits = clf(embed(model, xte, augment.plain, device, features=True, amp=amp))
@@ -188,7 +197,7 @@ def linear_probe(model: nn.Module, train: TensorData, test: TensorData, tasks: S
     for k, t in enumerate(tasks):
         task_of[list(t)] = k
         task_mask[k, list(t)] = 0
-    tt = task_of.to(device)[yte]
+    tt = task_of.to(device)[yte] if groups is None else groups[te_mask].to(device)
     pred_t = (logits + task_mask[tt]).argmax(1)
     hit_c, hit_t = (pred_c == yte).double().cpu(), (pred_t == yte).double().cpu()
     tt = tt.cpu()
