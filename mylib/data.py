@@ -214,47 +214,79 @@ def load_tiny_imagenet_tensors(root: str | Path = "data", download: bool = False
     return read(tr_files, tr_labels), read(va_files, va_labels), wnids
 
 
-def rotated_digits(angles: "list[float] | np.ndarray", split_seed: int = 0) -> tuple[TensorData, TensorData,
-                                                                                     np.ndarray, np.ndarray]:
-    """The digits rotated by each angle (a domain-incremental stand-in for R-MNIST's rotations).
-
-    Every image of :func:`load_digits_split` ``(image=True)`` appears once per angle, rotated (bilinear, about its
-    centre, zero fill outside) by ``angles[k]`` degrees; ``domain`` gives the angle's index. R-MNIST (Co2L) uses 20
-    rotations of MNIST drawn uniformly in [0, 180) degrees.
+def rotated_copies(data: TensorData, angles: "list[float] | np.ndarray") -> tuple[TensorData, np.ndarray]:
+    """One copy of every image of ``data`` per angle, rotated (bilinear, about its centre, zero fill) by
+    ``angles[k]`` degrees; returns the copies and the domain (angle index) of each. The R-MNIST construction.
 
     Parameters
     ----------
+    data : TensorData
+        Float images ``(n, c, h, w)``.
     angles : sequence of float
-        Rotation of each domain, in degrees (at least one, finite).
-    split_seed : int
+        Degrees (at least one, finite).
 
     Returns
     -------
-    train, test : TensorData
-        ``(n * len(angles), 1, 8, 8)`` float32 images and labels.
-    train_domain, test_domain : int arrays
-        The domain (angle index) of every sample.
+    rotated : TensorData
+        ``(n * len(angles), c, h, w)``, domain by domain.
+    domain : (n * len(angles),) int array
 
     Raises
     ------
     ValueError
-        If ``angles`` is empty or not finite.
+        If ``angles`` is empty or not finite, or the images are not a float 4-D tensor.
     """
     import torch.nn.functional as F
 
     ang = np.asarray(angles, dtype=float).ravel()
     if ang.size == 0 or not np.all(np.isfinite(ang)):
         raise ValueError(f"angles must be a non-empty sequence of finite numbers, got {angles!r}")
+    if data.x.ndim != 4 or not torch.is_floating_point(data.x):
+        raise ValueError(f"data.x must be float images (n, c, h, w), got {data.x.dtype} {tuple(data.x.shape)}")
+    xs, doms = [], []
+    for k, a in enumerate(ang):
+        t = np.deg2rad(a)
+        theta = torch.tensor([[np.cos(t), -np.sin(t), 0.0], [np.sin(t), np.cos(t), 0.0]], dtype=data.x.dtype)
+        grid = F.affine_grid(theta.expand(len(data), 2, 3), list(data.x.shape), align_corners=False)
+        xs.append(F.grid_sample(data.x, grid, mode="bilinear", padding_mode="zeros", align_corners=False))
+        doms.append(np.full(len(data), k))
+    return TensorData(torch.cat(xs), data.y.repeat(len(ang))), np.concatenate(doms)
+
+
+def rotated_digits(angles: "list[float] | np.ndarray", split_seed: int = 0) -> tuple[TensorData, TensorData,
+                                                                                     np.ndarray, np.ndarray]:
+    """The digits of :func:`load_digits_split` ``(image=True)`` rotated by each angle (:func:`rotated_copies`): the
+    domain-incremental smoke stand-in for R-MNIST (Co2L: 20 rotations of MNIST, uniform in [0, 180) degrees).
+
+    Returns
+    -------
+    train, test : TensorData
+    train_domain, test_domain : int arrays
+
+    Raises
+    ------
+    ValueError
+        If ``angles`` is empty or not finite.
+    """
     tr, te = load_digits_split(seed=split_seed, image=True)
+    (rtr, dtr), (rte, dte) = rotated_copies(tr, angles), rotated_copies(te, angles)
+    return rtr, rte, dtr, dte
+
+
+def load_mnist_tensors(root: str | Path = "data", download: bool = True) -> tuple[TensorData, TensorData]:
+    """MNIST train and test as float tensors ``(n, 1, 28, 28)`` in [0, 1] (full profile; needs torchvision).
+
+    Raises
+    ------
+    ImportError
+        When torchvision is not installed.
+    """
+    try:
+        import torchvision
+    except ImportError as err:  # pragma: no cover - exercised only without torchvision
+        raise ImportError("MNIST needs torchvision (`pip install torchvision`) and internet access") from err
     out = []
-    for d in (tr, te):
-        xs, ys, doms = [], [], []
-        for k, a in enumerate(ang):
-            t = np.deg2rad(a)
-            theta = torch.tensor([[np.cos(t), -np.sin(t), 0.0], [np.sin(t), np.cos(t), 0.0]], dtype=torch.float32)
-            grid = F.affine_grid(theta.expand(len(d), 2, 3), list(d.x.shape), align_corners=False)
-            xs.append(F.grid_sample(d.x, grid, mode="bilinear", padding_mode="zeros", align_corners=False))
-            ys.append(d.y)
-            doms.append(np.full(len(d), k))
-        out.append((TensorData(torch.cat(xs), torch.cat(ys)), np.concatenate(doms)))
-    return out[0][0], out[1][0], out[0][1], out[1][1]
+    for train in (True, False):
+        ds = torchvision.datasets.MNIST(root=str(root), train=train, download=download)
+        out.append(TensorData(ds.data.float().div(255.0).unsqueeze(1), ds.targets.long()))
+    return out[0], out[1]

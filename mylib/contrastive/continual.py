@@ -97,10 +97,31 @@ def digits_augment(noise_std: float = 0.3, crop_padding: int = 1) -> Augment:
     return Augment(crop_padding=crop_padding, noise_std=noise_std)
 
 
-def image_augment(mean: Sequence[float] = CIFAR10_MEAN, std: Sequence[float] = CIFAR10_STD_CO2L) -> Augment:
-    """Co2L's CIFAR views: random resized crop (scale 0.2-1), flip, colour jitter (0.4, 0.4, 0.4, 0.1)
-    with probability 0.8, grayscale with probability 0.2, then normalisation."""
-    return Augment(resized_crop=(0.2, 1.0), hflip=0.5, jitter=(0.4, 0.4, 0.4, 0.1), jitter_p=0.8,
+def image_augment(mean: Sequence[float] = CIFAR10_MEAN, std: Sequence[float] = CIFAR10_STD_CO2L,
+                  min_crop: float = 0.2) -> Augment:
+    """Co2L's image views: random resized crop (area ``min_crop``-1; Co2L: 0.2 on CIFAR-10, 0.1 on
+    Tiny-ImageNet), flip, colour jitter (0.4, 0.4, 0.4, 0.1) with probability 0.8, grayscale with probability 0.2,
+    then normalisation.
+
+    Parameters
+    ----------
+    mean, std : sequences of 3 floats
+        Normalisation (default: Co2L's CIFAR-10 constants, :data:`mylib.nn.CIFAR10_STD_CO2L`).
+    min_crop : float
+        Smallest area fraction of the crop, in (0, 1].
+
+    Returns
+    -------
+    Augment
+
+    Raises
+    ------
+    ValueError
+        If ``min_crop`` is not in (0, 1].
+    """
+    if not 0 < float(min_crop) <= 1:
+        raise ValueError(f"min_crop must lie in (0, 1], got {min_crop!r}")
+    return Augment(resized_crop=(float(min_crop), 1.0), hflip=0.5, jitter=(0.4, 0.4, 0.4, 0.1), jitter_p=0.8,
                    grayscale=0.2, mean=tuple(mean), std=tuple(std))
 
 
@@ -784,16 +805,43 @@ register(
 
 register(
     "part2_seq_cifar10",
-    smoke=dict(dataset="digits-rgb", image_size=12, width=4, proj_dim=32, buffer_sizes=[20, 50], epochs=2,
-               first_epochs=3, batch_size=64, lr=0.05, warmup_epochs=0, tau=0.5, kappa_student=0.2,
+    smoke=dict(dataset="digits-rgb", image_size=12, width=4, proj_dim=32, num_classes=10, classes_per_task=2,
+               min_crop=0.2, buffer_sizes=[20, 50], epochs=2, first_epochs=3, batch_size=64, lr=0.05, warmup_epochs=0, tau=0.5, kappa_student=0.2,
                kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=16.0, cila_kappas=[16.0, 64.0], seeds=[0, 1, 2, 3, 4],
                probe_epochs=40, probe_lr=0.1,
                probe_batch_size=512, probe_augment=False, probe_per_class=10, amp=False, pool_eval_size=256,
                ckpt_every=1),
-    full=dict(dataset="cifar10", image_size=32, width=64, proj_dim=128, buffer_sizes=[200, 500], epochs=100,
+    full=dict(dataset="cifar10", image_size=32, width=64, proj_dim=128, num_classes=10, classes_per_task=2,
+              min_crop=0.2, buffer_sizes=[200, 500], epochs=100,
               first_epochs=500, batch_size=512, lr=0.5, warmup_epochs=10, tau=0.5, kappa_student=0.2,
               kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=4.0, cila_kappas=[1.0, 4.0, 16.0, 64.0], seeds=[0, 1, 2],
               probe_epochs=100, probe_lr=1.0,
               probe_batch_size=256, probe_augment=True, probe_per_class=50, amp=True, pool_eval_size=2048,
               ckpt_every=5),
+)
+
+register(
+    "part2_rotated_digits",
+    smoke=dict(dataset="digits", num_domains=5, sample_stride=3, buffer_sizes=[20, 50], epochs=3, first_epochs=3,
+               batch_size=128, lr=0.01, hidden=128, feat_dim=64, proj_dim=32, tau=0.5, kappa_student=0.2,
+               kappa_teacher=0.01, co2l_lambda=1.0, cila_kappas=[16.0], seeds=[0, 1, 2, 3, 4], probe_per_class=4,
+               probe_epochs=40, probe_lr=0.1, probe_batch_size=512, noise_std=0.3, crop_padding=1),
+    full=dict(dataset="mnist", num_domains=20, sample_stride=1, buffer_sizes=[200, 500], epochs=10, first_epochs=10,
+              batch_size=256, lr=0.05, hidden=256, feat_dim=128, proj_dim=64, tau=0.5, kappa_student=0.2,
+              kappa_teacher=0.01, co2l_lambda=1.0, cila_kappas=[4.0, 16.0], seeds=[0, 1, 2], probe_per_class=5,
+              probe_epochs=100, probe_lr=0.1, probe_batch_size=512, noise_std=0.0, crop_padding=2),
+)
+
+register(
+    "part2_seq_tinyimagenet",
+    smoke=dict(dataset="digits-rgb", image_size=12, width=4, proj_dim=32, num_classes=10, classes_per_task=2,
+               buffer_sizes=[20, 50], epochs=2, first_epochs=3, batch_size=64, lr=0.05, warmup_epochs=0, tau=0.5,
+               kappa_student=0.2, kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=16.0, cila_kappas=[16.0],
+               seeds=[0, 1, 2, 3, 4], probe_epochs=40, probe_lr=0.1, probe_batch_size=512, probe_augment=False,
+               probe_per_class=10, amp=False, pool_eval_size=256, ckpt_every=100, min_crop=0.2),
+    full=dict(dataset="tiny-imagenet", image_size=64, width=64, proj_dim=128, num_classes=200, classes_per_task=20,
+              buffer_sizes=[200, 500], epochs=50, first_epochs=500, batch_size=512, lr=0.5, warmup_epochs=10,
+              tau=0.5, kappa_student=0.2, kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=4.0,
+              cila_kappas=[1.0, 4.0, 16.0], seeds=[0, 1, 2], probe_epochs=100, probe_lr=1.0, probe_batch_size=256,
+              probe_augment=True, probe_per_class=10, amp=True, pool_eval_size=2048, ckpt_every=5, min_crop=0.1),
 )
