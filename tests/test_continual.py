@@ -344,8 +344,13 @@ def test_full_profile_path_resnet_one_epoch():
     assert big.feature_dim == 512
     out = big(torch.rand(2, 3, 32, 32))
     assert out.shape == (2, 128) and torch.allclose(out.norm(dim=1), torch.ones(2), atol=1e-5)
-    for name in ("part2_seq_digits", "part2_seq_cifar10"):
+    for name in ("part2_seq_digits", "part2_seq_cifar10", "part2_seq_tinyimagenet", "part2_rotated_digits"):
         assert set(vars(mylib.get_config(name, "smoke"))) == set(vars(mylib.get_config(name, "full")))
+    tiny = mylib.get_config("part2_seq_tinyimagenet", "full")
+    assert len(cc.task_classes(tiny.num_classes, tiny.classes_per_task)) == 10 and tiny.image_size == 64
+    assert ct.image_augment(min_crop=0.1).resized_crop == (0.1, 1.0)
+    with pytest.raises(ValueError, match="min_crop"):
+        ct.image_augment(min_crop=0.0)
 
 
 def test_resnet_kaiming_init():
