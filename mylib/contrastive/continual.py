@@ -554,14 +554,14 @@ def run_continual(model: ContrastiveNet, train: TensorData, config: ContinualCon
         for e in range(start_epoch if t == start_task else 0, epochs):
             model.train()
             g = torch_generator("continual-epoch", config.seed, t, e)
-            perm = torch.randperm(n, generator=g)
+            order = pool[torch.randperm(n, generator=g)].to(device)  # one host-to-device copy per epoch
             acc_con = torch.zeros((), device=device, dtype=torch.float64)
             acc_dis = torch.zeros((), device=device, dtype=torch.float64)
             for b in range(steps):
                 lr = _lr(e * steps + b, epochs * steps, warm, config.lr)
                 for group in opt.param_groups:
                     group["lr"] = lr
-                idx = pool[perm[b * bs:(b + 1) * bs]].to(device)
+                idx = order[b * bs:(b + 1) * bs]
                 con, dis = train_step(model, teacher, opt, x_dev[idx], y_dev[idx], current[idx], augment, g, lam,
                                       config, amp)
                 acc_con += con.double() * len(idx)
