@@ -21,7 +21,7 @@ from .._checks import check_nonnegative, check_positive_int
 from ..data import TensorData
 from ..runtime import cosine_lr, get_device
 
-__all__ = ["embed", "linear_probe", "probe_lr", "PROBE_SCHEDULES", "PROBE_BALANCES"]
+__all__ = ["batched_outputs", "embed", "linear_probe", "probe_lr", "PROBE_SCHEDULES", "PROBE_BALANCES"]
 
 PROBE_SCHEDULES = ("step", "cosine")
 PROBE_BALANCES = ("sampler", "loss")
@@ -29,14 +29,60 @@ _MILESTONES = (0.6, 0.75, 0.9)
 
 
 @torch.no_grad()
-def embed(model: nn.Module, x: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor],
-          device: torch.device, batch: int = 1024, features: bool = False, amp: bool = False) -> torch.Tensor:
-    """Eval-mode outputs of ``model`` on ``transform(x)`` in batches (float32, on ``device``).
+def batched_outputs(model: nn.Module, x: torch.Tensor, fn: Callable[[nn.Module, torch.Tensor], tuple],
+                    transform: Callable[[torch.Tensor], torch.Tensor] | None, device: torch.device,
+                    batch: int = 1024, amp: bool = False, channels_last: bool = False) -> list[torch.Tensor]:
+    """The one evaluation loop of the stack: ``fn(model, transform(x_batch))`` over batches in eval mode.
 
     Parameters
     ----------
     model : nn.Module
-        With ``features(x)`` when ``features=True``; its train/eval mode is restored afterwards.
+        Its train/eval mode is restored afterwards.
+    x : tensor
+        Inputs on any device (moved batch by batch).
+    fn : callable
+        ``fn(model, xb)`` returning a tuple of tensors with the batch as first dimension.
+    transform : callable or None
+        Deterministic input transform.
+    device : torch.device
+    batch : int
+    amp : bool
+        bf16 autocast on CUDA.
+    channels_last : bool
+        Channels-last memory format for 4-D inputs on CUDA.
+
+    Returns
+    -------
+    list of float32 tensors on ``device``, one per output of ``fn``, concatenated over batches.
+    """
+    was = model.training
+    model.eval()
+    outs: list[list[torch.Tensor]] = []
+    for i in range(0, x.shape[0], batch):
+        xb = x[i:i + batch].to(device, non_blocking=True)
+        if transform is not None:
+            xb = transform(xb)
+        if channels_last and xb.ndim == 4 and device.type == "cuda":
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
+            res = fn(model, xb)
+        if not outs:
+            outs = [[] for _ in res]
+        for acc, r in zip(outs, res):
+            acc.append(r.float())
+    model.train(was)
+    return [torch.cat(o) for o in outs]
+
+
+def embed(model: nn.Module, x: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor],
+          device: torch.device, batch: int = 1024, features: bool = False, amp: bool = False) -> torch.Tensor:
+    """Eval-mode outputs of ``model`` on ``transform(x)`` in batches (float32, on ``device``;
+    :func:`batched_outputs`).
+
+    Parameters
+    ----------
+    model : nn.Module
+        With ``features(x)`` when ``features=True``.
     x : tensor
     transform : callable
         Deterministic input transform (e.g. ``augment.plain``).
@@ -51,16 +97,8 @@ def embed(model: nn.Module, x: torch.Tensor, transform: Callable[[torch.Tensor],
     -------
     (n, k) float32 tensor.
     """
-    was = model.training
-    model.eval()
-    outs = []
-    for i in range(0, x.shape[0], batch):
-        xb = transform(x[i:i + batch].to(device))
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
-            out = model.features(xb) if features else model(xb)
-        outs.append(out.float())
-    model.train(was)
-    return torch.cat(outs)
+    fn = (lambda m, xb: (m.features(xb),)) if features else (lambda m, xb: (m(xb),))
+    return batched_outputs(model, x, fn, transform, device, batch, amp)[0]
 
 
 def probe_lr(epoch: int, step: int, steps: int, epochs: int, lr: float, schedule: str) -> float:

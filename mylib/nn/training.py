@@ -34,6 +34,7 @@ from ..data import TensorData
 from ..runtime import Checkpointer, TrainingInterrupted, cosine_lr, get_device, progress
 from .augment import CIFAR10_MEAN, CIFAR10_STD, crop_flip, normalise
 from .models import contrastive_mlp, contrastive_resnet18, kaiming_init
+from .probe import batched_outputs
 
 __all__ = [
     "MLP", "SmallCNN", "WideResNet", "ModularTransformer", "build_model", "MODELS",
@@ -410,28 +411,20 @@ def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
     return int((logits.argmax(1) == y).sum()) / int(y.shape[0])
 
 
-@torch.no_grad()
 def collect_outputs(model: nn.Module, data: TensorData, batch_size: int = 1024,
                     transform: Callable | None = None, device: torch.device | None = None,
                     amp: bool = False, channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features and logits of every sample of ``data`` in eval mode (float32, on ``device``)."""
+    """Features and logits of every sample of ``data`` in eval mode (float32, on ``device``;
+    :func:`mylib.nn.batched_outputs`)."""
     device = device or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    feats, logits = [], []
-    for i in range(0, len(data), batch_size):
-        x = data.x[i:i + batch_size].to(device, non_blocking=True)
-        if transform is not None:
-            x = transform(x, None)
-        if channels_last and x.ndim == 4 and device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
-            z = model.features(x)
-            out = model.fc(z)
-        feats.append(z.float())
-        logits.append(out.float())
-    model.train(was_training)
-    return torch.cat(feats), torch.cat(logits)
+
+    def fn(m, x):
+        z = m.features(x)
+        return z, m.fc(z)
+
+    feats, logits = batched_outputs(model, data.x, fn, None if transform is None else (lambda x: transform(x, None)),
+                                    device, batch_size, amp, channels_last)
+    return feats, logits
 
 
 def evaluate(model: nn.Module, data: TensorData, batch_size: int = 1024, transform: Callable | None = None,
