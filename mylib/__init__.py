@@ -27,6 +27,7 @@ from .records import summary
 from .information import matrix_entropy, mutual_information, mir, hdr, effective_rank
 from .information import simplex_etf, nc_mir, nc_hdr, nc_metrics
 from .contrastive import cila_lambdas, asym_supcon_loss, relation_distillation_loss
+from .contrastive import co2l_loss
 from .linear_cl import gr_error, optimal_gr_error
 from .double_descent import ridgeless_risk
 
@@ -38,5 +39,6 @@ __all__ = [
     "matrix_entropy", "mutual_information", "mir", "hdr", "effective_rank",
     "simplex_etf", "nc_mir", "nc_hdr", "nc_metrics",
     "cila_lambdas", "asym_supcon_loss", "relation_distillation_loss",
+    "co2l_loss",
     "gr_error", "optimal_gr_error", "ridgeless_risk",
 ]

@@ -145,3 +145,83 @@ def check_seed(value: Any, name: str = "seed", also: str = "") -> int:
         extra = f" or {also}" if also else ""
         raise ValueError(f"{name} must be a non-negative integer{extra}, got {value!r}")
     return int(value)
+
+
+def check_not_complex(x: Any, name: str) -> None:
+    """Raise TypeError naming ``name`` if ``x`` is complex (a Python/numpy complex scalar, array or tensor).
+
+    numpy and torch would otherwise drop the imaginary part with only a warning.
+    """
+    if isinstance(x, (complex, np.complexfloating)) or (isinstance(x, torch.Tensor) and x.is_complex()):
+        raise TypeError(f"{name} must be real, got a complex value")
+    if not isinstance(x, torch.Tensor) and np.iscomplexobj(x):
+        raise TypeError(f"{name} must be real, got complex values")
+
+
+def check_positive_real(value: Any, name: str) -> float:
+    """Return ``value`` as float, requiring a finite real number ``> 0``.
+
+    Raises
+    ------
+    TypeError
+        For a bool, a string, a complex number or any non-real type (``True`` is not ``1.0`` here, ``"2"`` is not 2).
+    ValueError
+        For NaN, inf or a value ``<= 0`` (the message says "> 0").
+    """
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, (numbers.Real, np.ndarray,
+                                                                                   torch.Tensor)):
+        raise TypeError(f"{name} must be a real number > 0, got {type(value).__name__} {value!r}")
+    check_not_complex(value, name)
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        if value.ndim != 0 or value.dtype in (np.bool_, torch.bool):
+            raise TypeError(f"{name} must be a real scalar > 0, got {type(value).__name__} of shape "
+                            f"{tuple(value.shape)}")
+    v = float(value)
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    return v
+
+
+def check_labels(labels: Any, n: int | None = None, name: str = "labels",
+                 device: torch.device | None = None) -> torch.Tensor:
+    """Validate integer class labels and return them as a 1-D int64 tensor (on ``device`` if given).
+
+    Accepts integer numpy arrays, lists and tensors, and floating ones whose values are integers. Shared by the
+    parts that take class labels (Part I's collapse measures, Part II's losses and buffer).
+
+    Raises
+    ------
+    TypeError
+        For complex or boolean labels.
+    ValueError
+        For a shape other than 1-D, non-integer or non-finite values, negative labels, or (when ``n`` is given) a
+        length other than ``n``.
+    """
+    check_not_complex(labels, name)
+    if isinstance(labels, torch.Tensor):
+        lab = labels.detach()
+        if lab.dtype == torch.bool:
+            raise TypeError(f"{name} must hold integer class labels, got booleans")
+        if lab.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, got shape {tuple(lab.shape)}")
+        if torch.is_floating_point(lab):
+            if not bool(torch.isfinite(lab).all()) or not bool((lab == lab.round()).all()):
+                raise ValueError(f"{name} must hold integer class labels")
+        lab = lab.long()
+    else:
+        arr = np.asarray(labels)
+        if arr.dtype == np.bool_:
+            raise TypeError(f"{name} must hold integer class labels, got booleans")
+        if arr.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+        if arr.dtype.kind == "f":
+            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+                raise ValueError(f"{name} must hold integer class labels")
+        elif arr.dtype.kind not in "iu" and arr.size:
+            raise ValueError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+        lab = torch.from_numpy(arr.astype(np.int64))
+    if n is not None and lab.shape[0] != n:
+        raise ValueError(f"{name} has {lab.shape[0]} entries but there are {n} samples")
+    if lab.numel() and int(lab.min()) < 0:
+        raise ValueError(f"{name} must be >= 0")
+    return lab.to(device) if device is not None else lab

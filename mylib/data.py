@@ -257,3 +257,160 @@ def write_fake_cifar(root: str | Path, name: str = "cifar10", n_train: int = 200
     with open(out / ("batches.meta" if name == "cifar10" else "meta"), "wb") as f:
         pickle.dump(meta, f)
     return out
+
+
+# --------------------------------------------------------------------------- Part II benchmarks (appended)
+TINY_IMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
+
+
+def load_tiny_imagenet_tensors(root: str | Path = "data", download: bool = False
+                               ) -> tuple[TensorData, TensorData, list[str]]:
+    """Tiny-ImageNet (200 classes, 64x64 RGB) as uint8 tensors ``(n, 3, 64, 64)``: train and validation sets.
+
+    Reads the official layout under ``root/tiny-imagenet-200``: ``wnids.txt`` (class order),
+    ``train/<wnid>/images/*.JPEG`` and ``val/images/*.JPEG`` with ``val/val_annotations.txt`` (file, wnid, ...).
+    Labels are the line numbers of ``wnids.txt``; files are read in sorted order. Seq-Tiny-ImageNet
+    (Co2L) splits the 200 classes into 10 tasks of 20. ``download=True`` fetches and unzips
+    :data:`TINY_IMAGENET_URL` first (full profile, e.g. on Colab; about 240 MB).
+
+    Parameters
+    ----------
+    root : path
+    download : bool
+
+    Returns
+    -------
+    train, val : TensorData
+    wnids : list of str
+        The WordNet id of each label.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder or ``wnids.txt`` is missing (with the download instructions).
+    ValueError
+        If an image is not 64x64, a validation file names an unknown class, or a class has no training image.
+    """
+    from PIL import Image
+
+    base = Path(root) / "tiny-imagenet-200"
+    if download and not (base / "wnids.txt").exists():
+        import urllib.request
+        import zipfile
+
+        Path(root).mkdir(parents=True, exist_ok=True)
+        archive = Path(root) / "tiny-imagenet-200.zip"
+        urllib.request.urlretrieve(TINY_IMAGENET_URL, archive)
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(root)
+    if not (base / "wnids.txt").exists():
+        raise FileNotFoundError(f"{base / 'wnids.txt'} not found: download {TINY_IMAGENET_URL} and unzip it into "
+                                f"{Path(root)} (or pass download=True)")
+    wnids = [w.strip() for w in (base / "wnids.txt").read_text().split() if w.strip()]
+    label = {w: i for i, w in enumerate(wnids)}
+
+    def read(files: list[Path], labels: list[int]) -> TensorData:
+        x = np.empty((len(files), 64, 64, 3), dtype=np.uint8)
+        for k, f in enumerate(files):
+            with Image.open(f) as im:
+                a = np.asarray(im.convert("RGB"))
+            if a.shape != (64, 64, 3):
+                raise ValueError(f"{f} is {a.shape[1]}x{a.shape[0]}, expected 64x64")
+            x[k] = a
+        return TensorData(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.tensor(labels, dtype=torch.long))
+
+    tr_files, tr_labels = [], []
+    for w in wnids:
+        files = sorted((base / "train" / w / "images").glob("*.JPEG"))
+        if not files:
+            raise ValueError(f"class {w} has no training image under {base / 'train' / w / 'images'}")
+        tr_files += files
+        tr_labels += [label[w]] * len(files)
+    va_files, va_labels = [], []
+    for line in sorted((base / "val" / "val_annotations.txt").read_text().splitlines()):
+        parts = line.split("\t")
+        if len(parts) < 2:
+            continue
+        if parts[1] not in label:
+            raise ValueError(f"validation image {parts[0]} names an unknown class {parts[1]}")
+        va_files.append(base / "val" / "images" / parts[0])
+        va_labels.append(label[parts[1]])
+    return read(tr_files, tr_labels), read(va_files, va_labels), wnids
+
+
+def rotated_copies(data: TensorData, angles: "list[float] | np.ndarray") -> tuple[TensorData, np.ndarray]:
+    """One copy of every image of ``data`` per angle, rotated (bilinear, about its centre, zero fill) by
+    ``angles[k]`` degrees; returns the copies and the domain (angle index) of each. The R-MNIST construction.
+
+    Parameters
+    ----------
+    data : TensorData
+        Float images ``(n, c, h, w)``.
+    angles : sequence of float
+        Degrees (at least one, finite).
+
+    Returns
+    -------
+    rotated : TensorData
+        ``(n * len(angles), c, h, w)``, domain by domain.
+    domain : (n * len(angles),) int array
+
+    Raises
+    ------
+    ValueError
+        If ``angles`` is empty or not finite, or the images are not a float 4-D tensor.
+    """
+    import torch.nn.functional as F
+
+    ang = np.asarray(angles, dtype=float).ravel()
+    if ang.size == 0 or not np.all(np.isfinite(ang)):
+        raise ValueError(f"angles must be a non-empty sequence of finite numbers, got {angles!r}")
+    if data.x.ndim != 4 or not torch.is_floating_point(data.x):
+        raise ValueError(f"data.x must be float images (n, c, h, w), got {data.x.dtype} {tuple(data.x.shape)}")
+    xs, doms = [], []
+    for k, a in enumerate(ang):
+        t = np.deg2rad(a)
+        theta = torch.tensor([[np.cos(t), -np.sin(t), 0.0], [np.sin(t), np.cos(t), 0.0]], dtype=data.x.dtype)
+        grid = F.affine_grid(theta.expand(len(data), 2, 3), list(data.x.shape), align_corners=False)
+        xs.append(F.grid_sample(data.x, grid, mode="bilinear", padding_mode="zeros", align_corners=False))
+        doms.append(np.full(len(data), k))
+    return TensorData(torch.cat(xs), data.y.repeat(len(ang))), np.concatenate(doms)
+
+
+def rotated_digits(angles: "list[float] | np.ndarray", split_seed: int = 0) -> tuple[TensorData, TensorData,
+                                                                                     np.ndarray, np.ndarray]:
+    """The digits of :func:`load_digits_split` ``(image=True)`` rotated by each angle (:func:`rotated_copies`): the
+    domain-incremental smoke stand-in for R-MNIST (Co2L: 20 rotations of MNIST, uniform in [0, 180) degrees).
+
+    Returns
+    -------
+    train, test : TensorData
+    train_domain, test_domain : int arrays
+
+    Raises
+    ------
+    ValueError
+        If ``angles`` is empty or not finite.
+    """
+    tr, te = load_digits_split(seed=split_seed, image=True)
+    (rtr, dtr), (rte, dte) = rotated_copies(tr, angles), rotated_copies(te, angles)
+    return rtr, rte, dtr, dte
+
+
+def load_mnist_tensors(root: str | Path = "data", download: bool = True) -> tuple[TensorData, TensorData]:
+    """MNIST train and test as float tensors ``(n, 1, 28, 28)`` in [0, 1] (full profile; needs torchvision).
+
+    Raises
+    ------
+    ImportError
+        When torchvision is not installed.
+    """
+    try:
+        import torchvision
+    except ImportError as err:  # pragma: no cover - exercised only without torchvision
+        raise ImportError("MNIST needs torchvision (`pip install torchvision`) and internet access") from err
+    out = []
+    for train in (True, False):
+        ds = torchvision.datasets.MNIST(root=str(root), train=train, download=download)
+        out.append(TensorData(ds.data.float().div(255.0).unsqueeze(1), ds.targets.long()))
+    return out[0], out[1]

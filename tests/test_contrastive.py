@@ -1,4 +1,5 @@
 """Tests of mylib.contrastive and mylib.contrastive (Part II: Co2L, CILA and the continual bound)."""
+import dataclasses
 import math
 
 import numpy as np
@@ -7,8 +8,6 @@ import torch
 
 import mylib
 from mylib.contrastive import losses as cc
-from mylib.contrastive import continual as ct
-from mylib.data import TensorData
 
 
 def _unit(rng, n, d):
@@ -190,17 +189,27 @@ def _random_run(rng, T=4, per=6, d=5, step=0.4):
     return Z, y, task
 
 
-def test_theorem_holds_on_random_runs_and_formula():
+def test_theorem_margins_on_random_runs_and_formula():
+    """Margins m = log10 RHS - log10 LHS of every form are >= 0, and small enough here for the check to have power
+    (the mutation tests below make the same checks fail)."""
     rng = np.random.default_rng(9)
+    smallest = {"theorem": np.inf, "samplewise": np.inf, "lemma": np.inf}
     for trial in range(20):
         Z, y, task = _random_run(rng, T=int(rng.integers(2, 5)))
-        for (tau, kappa, ks) in [(0.5, 0.2, 0.01), (0.5, 0.5, 0.5), (1.0, 0.5, 0.2)]:
+        for (tau, kappa, ks) in [(0.5, 0.5, 0.5), (1.0, 0.5, 0.2), (0.5, 0.2, 0.2)]:
             terms = cc.bound_terms(Z, y, task, tau, kappa, ks)
             out = cc.continual_bound(terms)
-            assert out["holds"] and out["lemma_holds"] and out["holds_samplewise"]
-            assert out["log10_rhs_product"] <= out["log10_rhs"] + 1e-9
+            m = cc.bound_margins(terms)
+            assert m["theorem"] == pytest.approx(out["log10_rhs"] - math.log10(out["lhs"]), abs=1e-12)
+            assert m["theorem"] >= 0 and m["product"] >= 0 and m["samplewise"] >= 0 and m["lemma"] >= 0
+            assert m["product"] <= m["theorem"] + 1e-9
+            assert np.nanmin(m["lemma_per_anchor"]) == pytest.approx(m["lemma"])
             assert out["lhs"] <= out["ceiling"]
             assert out["rhs_samplewise"] <= out["ceiling"] + 1e-9
+            for k in smallest:
+                smallest[k] = min(smallest[k], m[k])
+    # not thousands of orders of magnitude: within a factor 10 somewhere for each form
+    assert smallest["theorem"] < 1 and smallest["samplewise"] < 1 and smallest["lemma"] < 0.1
     # explicit formula of thm-ccl-bound (moderate alpha, no overflow)
     Z, y, task = _random_run(np.random.default_rng(10), T=3, step=0.05)
     terms = cc.bound_terms(Z, y, task, 0.5, 0.5, 0.5)
@@ -214,7 +223,143 @@ def test_theorem_holds_on_random_runs_and_formula():
                                       for s in range(t))
         rhs += alpha ** (T - 1 - t) * inner
     assert out["rhs"] == pytest.approx(rhs, rel=1e-9)
+    assert out["margin_log10"] == pytest.approx(math.log10(rhs / out["lhs"]), abs=1e-9)
     assert out["weights_log10"] == pytest.approx([2 * out["log10_alpha"], out["log10_alpha"], 0.0])
+
+
+def _unit_rows(a):
+    a = np.asarray(a, dtype=float)
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def _two_task_run(case):
+    """Two-task probe sets (anchors 0, 1 of task 0; 2, 3 of task 1) on which a mutated proof must fail."""
+    y = np.array([0, 0, 1, 1])
+    if case == "unsure_teacher":  # f_1 puts little mass on anchor 0's positive; f_2 pushes the positive away
+        Z = [_unit_rows([[1, 0], [0, 1], [1, 0.02], [1, 0.1]]), _unit_rows([[1, 0], [-1, 0], [1, 0.01], [1, -0.01]])]
+    else:  # "forgetting": f_1 separates task 0 well, f_2 scrambles it
+        Z = [_unit_rows([[1, 0], [1, 1e-3], [-1, 0], [-1, 1e-3]]), _unit_rows([[1, 0], [-1, 0], [0, 1], [0, 1]])]
+    return Z, y, y.copy()
+
+
+def _nan_to(a, v):
+    return np.where(np.isnan(a), np.nan, v)
+
+
+def test_bound_check_fails_when_omega_is_dropped():
+    """Mutation omega_i := 1 (drop lem-ccl-transfer's factor): the theorem and the lemma checks must fail."""
+    Z, y, task = _two_task_run("unsure_teacher")
+    terms = cc.bound_terms(Z, y, task, tau=0.5, kappa=0.2, kappa_star=0.05)
+    good = cc.bound_margins(terms)
+    assert good["theorem"] > 0 and good["lemma"] > 0 and good["samplewise"] > 0
+    pa = dict(terms.per_anchor, log_omega=_nan_to(terms.per_anchor["log_omega"], 0.0))
+    bad = cc.bound_margins(dataclasses.replace(terms, log_omega_max=_nan_to(terms.log_omega_max, 0.0), per_anchor=pa))
+    assert bad["theorem"] < -0.1 and bad["samplewise"] < -0.1 and bad["lemma"] < -0.5
+    out = cc.continual_bound(dataclasses.replace(terms, log_omega_max=_nan_to(terms.log_omega_max, 0.0),
+                                                 per_anchor=pa))
+    assert not out["holds"] and not out["lemma_holds"] and not out["holds_samplewise"]
+
+
+def test_bound_check_fails_when_drift_is_minus_eps():
+    """Mutation Delta_t^s := -eps (drop lem-ccl-self): the theorem check must fail on a run that forgets."""
+    Z, y, task = _two_task_run("forgetting")
+    terms = cc.bound_terms(Z, y, task, tau=0.5, kappa=0.5, kappa_star=0.5)
+    good = cc.continual_bound(terms)
+    assert 0 < good["margin_log10"] < 0.5 and good["holds"]
+    eps = good["eps"]
+    pa = dict(terms.per_anchor, self_ce=terms.per_anchor["ce"] + eps)
+    bad = cc.continual_bound(dataclasses.replace(terms, self_dis=terms.dis + eps, per_anchor=pa))
+    assert bad["margin_log10"] < -0.5 and bad["margin_log10_samplewise"] < -0.5 and not bad["holds"]
+
+
+def test_lemma_margin_in_the_tight_one_negative_case():
+    """ex-ccl-one-negative: with one positive, one negative and kappa = kappa*, the lemma's margin tends to 0 as
+    q_ip(f) -> 0, so a constant 1% below omega_i = exp(l(g)) already fails."""
+    z_old = _unit_rows([[1, 0], [0.6, 0.8], [0.8, -0.6]])
+    z_new = _unit_rows([[1, 0], [-1, 1e-4], [1, 1e-4]])  # the positive pushed to the far side
+    margins = []
+    for k in (0.5, 0.2, 0.1):
+        m = cc.consecutive_margin_per_anchor(z_new, z_old, [0, 0, 1], tau=k, kappa=k, kappa_star=k)
+        assert np.isnan(m[2]) and m[0] >= 0  # the negative has no positive; the lemma holds
+        margins.append(m[0])
+        rhs = cc.consecutive_bound_per_anchor(z_new, z_old, [0, 0, 1], tau=k, kappa=k, kappa_star=k)[0]
+        lhs = cc.supcon_per_anchor(z_new, [0, 0, 1], k)[0][0]
+        assert m[0] == pytest.approx(math.log10(rhs / lhs), abs=1e-12)
+    assert margins[0] > margins[1] > margins[2] >= 0  # tighter as q_ip -> 0
+    assert margins[2] < 1e-6
+    assert margins[2] + math.log10(0.99) < 0  # omega_i * 0.99 would violate the lemma here
+
+
+def test_buffer_rho_from_logged_drifts():
+    Z, y, task = _random_run(np.random.default_rng(13), T=3)
+    terms = cc.bound_terms(Z, y, task, 0.5, 0.5, 0.5)
+    probe = [float(np.sum(terms.dis[t, :t] - terms.self_dis[t, :t])) for t in range(3)]
+    assert probe[1] > 0 and probe[2] > 0
+    rho = cc.buffer_rho(terms, [np.nan, 0.5, 0.25])
+    assert np.isnan(rho[0])
+    assert rho[1] == pytest.approx(probe[1] / 0.5) and rho[2] == pytest.approx(probe[2] / (2 * 0.25))
+    # the smallest valid ratio: the defining inequality is an equality, and fails for 0.99 rho
+    for t, d in ((1, 0.5), (2, 0.25)):
+        assert probe[t] <= rho[t] * t * d * (1 + 1e-12)
+        assert probe[t] > 0.99 * rho[t] * t * d
+    # pool drift <= 0 while the probe drift is positive: no finite rho (the corollary says nothing)
+    assert cc.buffer_rho(terms, [0.0, -0.1, 0.0])[1:].tolist() == [math.inf, math.inf]
+    with pytest.raises(ValueError, match="pool_drift"):
+        cc.buffer_rho(terms, [0.0, 1.0])
+    with pytest.raises(ValueError, match="pool_drift"):
+        cc.buffer_rho(terms, [0.0, np.nan, 1.0])
+    with pytest.raises(TypeError, match="pool_drift"):
+        cc.buffer_rho(terms, np.array([0, 1, 1]) * 1j)
+    with pytest.raises(TypeError, match="terms"):
+        cc.buffer_rho({"dis": 1}, [0.0, 1.0, 1.0])
+
+
+def test_gamma_bound_is_implied_by_the_theorem_and_can_fail():
+    rng = np.random.default_rng(14)
+    for _ in range(10):
+        Z, y, task = _random_run(rng, T=3, step=0.1)
+        terms = cc.bound_terms(Z, y, task, 0.5, 0.5, 0.5)
+        base = cc.continual_bound(terms)
+        phi_train = np.diag(terms.phi) * rng.uniform(0.5, 1.5, 3)
+        pool_dis = np.r_[np.nan, rng.uniform(0.5, 2.0, 2)]
+        pool_drift = np.r_[np.nan, pool_dis[1:] * rng.uniform(0.05, 0.9, 2)]
+        lam = np.r_[0.0, rng.uniform(0.5, 5.0, 2)]
+        g = cc.gamma_bound(terms, lam, phi_train, pool_dis, pool_drift)
+        # each bracket of eq-ccl-bound is bounded above: the gamma form is weaker than the theorem
+        assert g["margin_log10"] >= base["margin_log10"] - 1e-9
+        assert g["r"] == pytest.approx(np.diag(terms.phi) / phi_train)
+        # gamma_t(lambda) grows with lambda up to 1/r_t
+        g2 = cc.gamma_bound(terms, lam * 10, phi_train, pool_dis, pool_drift)
+        assert np.all(g2["log10_gamma"][1:] >= g["log10_gamma"][1:] - 1e-12)
+        assert np.all(g2["log10_gamma"] <= -np.log10(g["r"]) + 1e-12)
+    # mutation: dropping the buffer ratio (rho := 0 via zero probe drift claimed) breaks it on a forgetting run
+    Z, y, task = _two_task_run("forgetting")
+    terms = cc.bound_terms(Z, y, task, 0.5, 0.5, 0.5)
+    ok = cc.gamma_bound(terms, [0.0, 1.0], np.diag(terms.phi), [np.nan, 0.1], [np.nan, 0.05])
+    assert ok["margin_log10"] >= 0
+    fake = dataclasses.replace(terms, self_dis=terms.dis.copy())  # claims Delta = 0: rho = 0
+    bad = cc.gamma_bound(fake, [0.0, 1.0], np.diag(terms.phi), [np.nan, 0.1], [np.nan, 0.05])
+    assert bad["margin_log10"] < 0
+    with pytest.raises(ValueError, match="lambdas"):
+        cc.gamma_bound(terms, [0.0, 0.0], np.diag(terms.phi), [np.nan, 0.1], [np.nan, 0.05])
+    with pytest.raises(ValueError, match="phi_train"):
+        cc.gamma_bound(terms, [0.0, 1.0], [0.0, 1.0], [np.nan, 0.1], [np.nan, 0.05])
+
+
+def test_gamma_bound_lambda_star_minimises_the_bound_at_fixed_losses():
+    """ex-ccl-lambda-star: with the logged losses held fixed, the right side of eq-ccl-gamma-bound is smallest at
+    lambda_t = lambda_t^* (checked on a grid; shifting lambda by 10% either way increases it)."""
+    Z, y, task = _random_run(np.random.default_rng(18), T=2, step=0.2)
+    terms = cc.bound_terms(Z, y, task, 0.5, 0.5, 0.5)
+    args = (np.diag(terms.phi) * 0.8, [np.nan, 1.2], [np.nan, 0.3])
+    star = cc.gamma_bound(terms, [0.0, 1.0], *args)["lambda_star"][1]
+    assert 0 < star < np.inf
+    at = cc.gamma_bound(terms, [0.0, star], *args)["log10_rhs"]
+    for f in (0.5, 0.9, 1.1, 2.0):
+        assert cc.gamma_bound(terms, [0.0, f * star], *args)["log10_rhs"] > at
+    grid = star * np.logspace(-1, 1, 41)
+    vals = [cc.gamma_bound(terms, [0.0, lam], *args)["log10_rhs"] for lam in grid]
+    assert grid[int(np.argmin(vals))] == pytest.approx(star)
 
 
 def test_theorem_single_task_is_equality():
@@ -239,7 +384,7 @@ def test_bound_terms_validation():
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         cc.bound_terms([bad, Z[1]], y, task)
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError, match="BoundTerms"):
         cc.continual_bound({"phi": 1})
 
 
@@ -300,6 +445,88 @@ def test_invalid_inputs_raise(call):
         call()
 
 
+# --------------------------------------------------------------------------- bad input, one test per family
+@pytest.mark.parametrize("kappa", ["2", "2.0", True, False, None, [2.0], np.array([2.0]), 2 + 0j])
+def test_cila_kappa_of_the_wrong_type_is_a_type_error(kappa):
+    with pytest.raises(TypeError, match="kappa"):
+        cc.cila_lambdas([1.0, 1.0, 2.0], [0.0, 1.0, 1.0], kappa)
+
+
+@pytest.mark.parametrize("kappa", [0.0, -1.0, float("nan"), float("inf")])
+def test_cila_kappa_not_positive_says_greater_than_zero(kappa):
+    with pytest.raises(ValueError, match=r"kappa must be finite and > 0"):
+        cc.cila_lambdas([1.0, 1.0, 2.0], [0.0, 1.0, 1.0], kappa)
+
+
+@pytest.mark.parametrize("mask", [np.arange(12), np.arange(6), np.full(12, 0.5), np.ones(12), torch.arange(12),
+                                  torch.ones(12), [1] * 12])
+def test_anchor_mask_as_indices_or_weights_is_refused(mask):
+    rng = np.random.default_rng(15)
+    z, y = rng.normal(size=(12, 4)), np.repeat(np.arange(4), 3)
+    with pytest.raises(TypeError, match="anchor_mask"):
+        cc.asym_supcon_loss(z, y, mask)
+    with pytest.raises(TypeError, match="anchor_mask"):
+        cc.relation_distillation_loss(z, z[::-1].copy(), anchor_mask=mask)
+    # booleans in any container are accepted and equal
+    b = y <= 1
+    ref = cc.asym_supcon_loss(z, y, b)
+    assert cc.asym_supcon_loss(z, y, b.tolist()) == ref
+    assert cc.asym_supcon_loss(z, y, torch.from_numpy(b)) == ref
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e150, 1e-150])
+def test_losses_normalise_by_scaling_first_float64(scale):
+    rng = np.random.default_rng(16)
+    z, zt, y = rng.normal(size=(12, 4)), rng.normal(size=(12, 4)), np.repeat(np.arange(4), 3)
+    ref = cc.asym_supcon_loss(z, y)
+    assert cc.asym_supcon_loss(z * scale, y) == pytest.approx(ref, rel=1e-12)
+    np.testing.assert_allclose(cc.distillation_per_anchor(z * scale, zt / scale),
+                               cc.distillation_per_anchor(z, zt), rtol=1e-12)
+    np.testing.assert_allclose(cc.transfer_log_weights(zt * scale, y, 0.1)[0], cc.transfer_log_weights(zt, y, 0.1)[0],
+                               rtol=1e-12)
+    if scale not in (1e200, 1e-200):
+        return
+    # at these scales the naive normalisation is wrong (this is what the library used to do: 2.398, not 2.353)
+    naive = torch.nn.functional.normalize(torch.as_tensor(z * scale), dim=1)
+    assert not torch.allclose(naive, torch.nn.functional.normalize(torch.as_tensor(z), dim=1))
+
+
+@pytest.mark.parametrize("scale", [1e20, 1e-25, 1e30])
+def test_losses_normalise_by_scaling_first_float32(scale):
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(10, 3, generator=g)
+    y = torch.arange(5).repeat_interleave(2)
+    ref = cc.asym_supcon_loss(z, y)
+    out = cc.asym_supcon_loss(z * scale, y)
+    assert torch.isfinite(out) and abs(float(out) - float(ref)) <= 1e-5 * float(ref)
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda z: cc.supcon_per_anchor(z, [0, 0, 1, 1]), "z"),
+    (lambda z: cc.asym_supcon_loss(z, [0, 0, 1, 1]), "z"),
+    (lambda z: cc.asym_supcon_loss(torch.as_tensor(z), [0, 0, 1, 1]), "z"),
+    (lambda z: cc.distillation_per_anchor(z.real, z), "z_teacher"),
+    (lambda z: cc.relation_distillation_loss(z, z.real), "z_student"),
+    (lambda z: cc.transfer_log_weights(z, [0, 0, 1, 1]), "z_teacher"),
+    (lambda z: cc.consecutive_margin_per_anchor(z, z.real, [0, 0, 1, 1]), "z_new"),
+    (lambda z: cc.bound_terms([z.real, z], [0, 0, 1, 1], [0, 0, 1, 1]), r"embeddings\[1\]"),
+    (lambda z: cc.supcon_per_anchor(z.real, np.array([0, 0, 1, 1]) + 0j), "labels"),
+    (lambda z: cc.asym_supcon_loss(z.real, [0, 0, 1, 1], np.ones(4, dtype=bool) + 0j), "anchor_mask"),
+    (lambda z: cc.cila_lambdas(np.array([1.0, 1.0, 2.0]) + 1j, [0.0, 1.0, 1.0], 1.0), "con_avg"),
+    (lambda z: cc.supcon_per_anchor(z.real, [0, 0, 1, 1], temperature=0.5 + 0j), "temperature"),
+])
+def test_complex_input_is_a_type_error_naming_the_argument(call, name):
+    z = np.random.default_rng(17).normal(size=(4, 3)) * (1 + 0.5j)
+    with pytest.raises(TypeError, match=name):
+        call(z)
+
+
+@pytest.mark.parametrize("labels", [[0, 0, 1, -1], [True, True, False, False], [0, 0.5, 1, 1], [[0, 0, 1, 1]]])
+def test_bad_labels(labels):
+    with pytest.raises((TypeError, ValueError), match="labels"):
+        cc.supcon_per_anchor(np.ones((4, 2)) + np.arange(8).reshape(4, 2), labels)
+
+
 # --------------------------------------------------------------------------- buffer
 def test_buffer_class_balanced_and_nested():
     g = torch.Generator().manual_seed(0)
@@ -328,6 +555,25 @@ def test_buffer_class_balanced_and_nested():
         cc.ClassBalancedBuffer(-1)
     with pytest.raises(ValueError):
         b1.update(torch.arange(3), [0, 1])
+
+
+def test_buffer_refuses_float_indices_and_bad_labels():
+    from mylib.contrastive import buffer
+    assert cc.ClassBalancedBuffer is buffer.ClassBalancedBuffer and cc.task_classes is buffer.task_classes
+    b = buffer.ClassBalancedBuffer(4)
+    with pytest.raises(TypeError, match="indices"):
+        b.update(np.arange(4) + 0.5, [0, 0, 1, 1])
+    with pytest.raises(TypeError, match="indices"):
+        b.update(np.ones(4, dtype=bool), [0, 0, 1, 1])
+    with pytest.raises(ValueError, match="indices"):
+        b.update([-1, 0, 1, 2], [0, 0, 1, 1])
+    with pytest.raises(TypeError, match="labels"):
+        b.update(np.arange(4), np.array([0, 0, 1, 1]) + 0j)
+    with pytest.raises(ValueError, match="labels"):
+        b.update(np.arange(4), [0, 0, 1, -1])
+    with pytest.raises(ValueError, match="missing"):
+        b.load_state_dict({"capacity": 4})
+    assert len(b) == 0  # nothing was stored by the refused updates
 
 
 # --------------------------------------------------------------------------- augmentations
@@ -375,12 +621,12 @@ def test_augmentation_exact_cases():
 
 def test_augment_composition_and_validation():
     x8 = (torch.rand(4, 3, 8, 8) * 255).to(torch.uint8)
-    aug = ct.image_augment()
+    aug = mylib.contrastive.image_augment()
     v = aug(x8, torch.Generator().manual_seed(0))
     assert v.shape == (4, 3, 8, 8) and v.dtype == torch.float32
     p = aug.plain(x8)
-    m = torch.tensor(ct.CIFAR_MEAN)[None, :, None, None]
-    s = torch.tensor(ct.CIFAR_STD)[None, :, None, None]
+    m = torch.tensor(mylib.nn.CIFAR10_MEAN)[None, :, None, None]
+    s = torch.tensor(mylib.nn.CIFAR10_STD_CO2L)[None, :, None, None]
     assert torch.allclose(p * s + m, x8.float() / 255, atol=1e-6)
     with pytest.raises(ValueError):
         cc.random_crop(torch.rand(3, 8, 8))
@@ -392,131 +638,6 @@ def test_augment_composition_and_validation():
         cc.random_grayscale(x8)
     with pytest.raises(ValueError):
         cc.random_resized_crop(torch.rand(2, 3, 8, 8), scale=(0.5, 1.5))
-
-
-# --------------------------------------------------------------------------- trainer, probe, full-profile path
-def _tiny_data(n_per=24, d=16, classes=6, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    centers = 3 * torch.randn(classes, d, generator=g)
-    y = torch.arange(classes).repeat_interleave(n_per)
-    x = centers[y] + torch.randn(len(y), d, generator=g)
-    return TensorData(x.view(-1, 1, 4, 4).float(), y)
-
-
-def _tiny_config(**kw):
-    base = dict(tasks=[[0, 1], [2, 3], [4, 5]], method="co2l", buffer_size=8, epochs=2, first_epochs=2,
-                batch_size=16, lr=0.05, probe_per_class=4, pool_eval_size=32, seed=0)
-    base.update(kw)
-    return ct.ContinualConfig(**base)
-
-
-def _tiny_model():
-    torch.manual_seed(0)
-    return ct.build_model("mlp", proj_dim=8, in_dim=16, hidden=16, feat_dim=8)
-
-
-def test_run_continual_logs_and_bound():
-    data = _tiny_data()
-    cfg = _tiny_config(method="cila", cila_kappa=5.0)
-    res = ct.run_continual(_tiny_model(), data, cfg, cc.Augment(noise_std=0.1), device=torch.device("cpu"))
-    assert len(res.probe_embeddings) == 3 and res.dis_avg[0] == 0.0
-    assert np.all(res.con_avg > 0) and np.all(res.dis_avg[1:] > 0)
-    np.testing.assert_allclose(res.lambdas, cc.cila_lambdas(res.con_avg, res.dis_avg, 5.0))
-    assert len(res.descent) == 2 and all("drift" in d for d in res.descent)
-    assert len(res.buffer_indices) == 8
-    ev = ct.evaluate_run(res, data, data, cfg, cc.Augment(noise_std=0.1), device=torch.device("cpu"),
-                         probe_epochs=20)
-    assert ev["bound"]["holds"] and ev["bound"]["lemma_holds"]
-    assert 0 <= ev["class_il"] <= ev["task_il"] <= 100
-
-
-def test_run_continual_resume_is_exact(tmp_path):
-    data = _tiny_data()
-    cfg = _tiny_config()
-    aug = cc.Augment(noise_std=0.1)
-    ref = ct.run_continual(_tiny_model(), data, cfg, aug, device=torch.device("cpu"))
-    for stop in (1, 2, 3):
-        d = tmp_path / f"run{stop}"
-        with pytest.raises(ct.TrainingInterrupted):
-            ct.run_continual(_tiny_model(), data, cfg, aug, device=torch.device("cpu"), checkpoint_dir=d,
-                             interrupt_after_epochs=stop)
-        res = ct.run_continual(_tiny_model(), data, cfg, aug, device=torch.device("cpu"), checkpoint_dir=d)
-        np.testing.assert_array_equal(res.con_avg, ref.con_avg)
-        np.testing.assert_array_equal(res.dis_avg, ref.dis_avg)
-        for a, b in zip(res.probe_embeddings, ref.probe_embeddings):
-            np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="different ContinualConfig"):
-        ct.run_continual(_tiny_model(), data, _tiny_config(lr=0.01), aug, device=torch.device("cpu"),
-                         checkpoint_dir=tmp_path / "run1")
-
-
-def test_method_lambdas_and_config_errors():
-    data = _tiny_data()
-    aug = cc.Augment()
-    r = ct.run_continual(_tiny_model(), data, _tiny_config(method="replay", epochs=1, first_epochs=1), aug,
-                         device=torch.device("cpu"))
-    assert r.lambdas.tolist() == [0.0, 0.0, 0.0]
-    r = ct.run_continual(_tiny_model(), data, _tiny_config(epochs=1, first_epochs=1, lam=0.5), aug,
-                         device=torch.device("cpu"))
-    assert r.lambdas.tolist() == [0.0, 0.5, 0.5]
-    with pytest.raises(ValueError, match="unknown method"):
-        _tiny_config(method="lwf")
-    with pytest.raises(ValueError, match="more than one task"):
-        _tiny_config(tasks=[[0, 1], [1, 2]])
-    with pytest.raises(ValueError, match="no training sample"):
-        ct.run_continual(_tiny_model(), data, _tiny_config(tasks=[[0, 1], [6, 7]]), aug, device=torch.device("cpu"))
-    with pytest.raises(ValueError, match="ContrastiveNet"):
-        ct.run_continual(torch.nn.Linear(2, 2), data, _tiny_config(), aug)
-
-
-def test_full_profile_path_resnet_one_epoch():
-    """The Seq-CIFAR-10 code path (ResNet-18, Co2L views, CILA) on tiny synthetic uint8 images."""
-    g = torch.Generator().manual_seed(0)
-    y = torch.arange(4).repeat_interleave(6)
-    x = (torch.rand(len(y), 3, 8, 8, generator=g) * 255).to(torch.uint8)
-    data = TensorData(x, y)
-    cfg = ct.ContinualConfig(tasks=[[0, 1], [2, 3]], method="cila", cila_kappa=4.0, buffer_size=4, epochs=1,
-                             first_epochs=1, batch_size=8, lr=0.05, warmup_epochs=1, probe_per_class=3,
-                             pool_eval_size=16)
-    torch.manual_seed(0)
-    model = ct.build_model("resnet18", proj_dim=8, width=2, in_channels=3)
-    res = ct.run_continual(model, data, cfg, ct.image_augment(), device=torch.device("cpu"))
-    ev = ct.evaluate_run(res, data, data, cfg, ct.image_augment(), device=torch.device("cpu"), probe_epochs=2,
-                         probe_augment=True)
-    assert ev["bound"]["holds"] and 0 <= ev["class_il"] <= 100
-    big = ct.build_model("resnet18", proj_dim=128, width=64)
-    assert big.feature_dim == 512
-    out = big(torch.rand(2, 3, 32, 32))
-    assert out.shape == (2, 128) and torch.allclose(out.norm(dim=1), torch.ones(2), atol=1e-5)
-    for name in ("part2_seq_digits", "part2_seq_cifar10"):
-        assert set(vars(mylib.get_config(name, "smoke"))) == set(vars(mylib.get_config(name, "full")))
-
-
-def test_linear_probe_on_separable_features():
-    class Ident(torch.nn.Module):
-        feature_dim = 16
-
-        def forward(self, x):
-            return x.flatten(1)
-
-    data = _tiny_data(n_per=30)
-    model = ct.ContrastiveNet(Ident(), proj_dim=4)
-    tasks = [[0, 1], [2, 3], [4, 5]]
-    acc = ct.linear_probe(model, data, data, tasks, np.arange(len(data)), cc.Augment(), device=torch.device("cpu"),
-                          epochs=100, lr=0.1, batch_size=512)
-    assert acc["class_il"] > 95 and acc["task_il"] >= acc["class_il"]
-    with pytest.raises(ValueError):
-        ct.linear_probe(model, data, data, tasks, [], cc.Augment())
-
-
-def test_standin_data_and_probe_indices():
-    tr, te = ct.digits_rgb_standin(12)
-    assert tr.x.dtype == torch.uint8 and tr.x.shape[1:] == (3, 12, 12) and len(tr) + len(te) == 1797
-    idx = ct.probe_indices(tr.y, 5, seed=0)
-    assert len(idx) == 50 and np.all(np.bincount(tr.y[idx].numpy()) == 5)
-    assert np.array_equal(idx, ct.probe_indices(tr.y, 5, seed=0))
-    with pytest.raises(ValueError):
-        ct.probe_indices(tr.y, 10_000)
 
 
 def test_augment_checks_its_input_once_and_still_rejects_nan():

@@ -140,8 +140,8 @@ def test_cross_entropy_label_smoothing_closed_form():
 def test_cifar_transform_normalises_and_crops_consistently():
     data = fake_cifar(6)
     plain = T.cifar_transform(augment=False)(data.x)
-    mean = torch.tensor(T.CIFAR_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(T.CIFAR_STD).view(1, 3, 1, 1)
+    mean = torch.tensor(mylib.nn.CIFAR10_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(mylib.nn.CIFAR10_STD).view(1, 3, 1, 1)
     torch.testing.assert_close(plain, (data.x.float() / 255 - mean) / std)
     aug = T.cifar_transform(augment=True)
     a = aug(data.x, torch.Generator().manual_seed(3))

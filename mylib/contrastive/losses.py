@@ -1,31 +1,37 @@
-"""Part II: contrastive continual learning with distillation (Co2L) and adaptive coefficients (CILA).
+"""Part II: the mathematics of contrastive continual learning (Co2L, CILA, the bound).
 
-This module holds the mathematics of {doc}`../book/part2_contrastive_cl`; the continual trainer,
-the encoders and the linear probe live in :mod:`mylib.contrastive`.
+This module holds the mathematics of {doc}`../book/part2_contrastive_cl`: the losses in the theory's (unscaled)
+units, both sides of the bound and their margins, and CILA's coefficients. Co2L's scaled training objective is
+:mod:`mylib.contrastive.co2l`, the replay buffer :mod:`mylib.contrastive.buffer`, the trainer and the linear probe
+:mod:`mylib.contrastive.continual`.
 
 Conventions
 -----------
-Representations are rows ``z_i`` of a matrix ``Z`` (one row per sample). Every function
-L2-normalises the rows first, so all similarities ``s_ij = <z_i, z_j>`` lie in ``[-1, 1]``.
-For an anchor ``i`` the *candidates* are all other rows ``j != i`` of the same matrix, and
+Representations are rows :math:`z_i` of a matrix :math:`Z` (one row per sample). Every function normalises the rows
+first (dividing by the largest entry, then by the Euclidean norm, so any representable magnitude works), so all
+similarities :math:`s_{ij} = \\langle z_i, z_j \\rangle` lie in :math:`[-1, 1]`. For an anchor :math:`i` the
+*candidates* are all other rows :math:`j \\ne i` of the same matrix, and
 
-    q^T_ij(Z) = exp(s_ij / T) / sum_{k != i} exp(s_ik / T)
+.. math:: q^{T}_{ij}(Z) = \\frac{e^{s_{ij}/T}}{\\sum_{k \\ne i} e^{s_{ik}/T}}
 
-is the softmax of its similarities at temperature ``T``. The positives ``P(i)`` of ``i`` are
-the candidates with the same label.
+is the softmax of its similarities at temperature :math:`T` ({prf:ref}`def-ccl-softmax`). The positives
+:math:`P(i)` of :math:`i` are the candidates with the same label. Bad input raises: ``TypeError`` for complex
+arrays, non-boolean masks and non-real parameters, ``ValueError`` (naming the argument) for bad values.
 
 Contents
 --------
 * losses: :func:`supcon_per_anchor`, :func:`asym_supcon_loss` ({prf:ref}`def-ccl-asym-supcon`),
-  :func:`distillation_per_anchor`, :func:`relation_distillation_loss` ({prf:ref}`def-ccl-ird`);
+  :func:`distillation_per_anchor`, :func:`relation_distillation_loss` ({prf:ref}`def-ccl-ird`),
+  :func:`max_contrastive_loss` ({prf:ref}`rem-ccl-sharper`);
 * the constants of the bound: :func:`transfer_log_weights` ({prf:ref}`lem-ccl-transfer`),
-  :func:`consecutive_bound_per_anchor` ({prf:ref}`lem-ccl-consecutive`), :func:`bound_terms`
-  and :func:`continual_bound` ({prf:ref}`thm-ccl-bound`);
-* the adaptive coefficients :func:`cila_lambdas` ({prf:ref}`def-ccl-cila`);
-* a class-balanced replay buffer, :class:`ClassBalancedBuffer`;
-* tensor image augmentations (no torchvision): :func:`random_crop`, :func:`random_resized_crop`,
-  :func:`random_hflip`, :func:`color_jitter`, :func:`random_grayscale`, :func:`gaussian_noise`
-  and the composed :class:`Augment`.
+  :func:`consecutive_bound_per_anchor` and :func:`consecutive_margin_per_anchor` ({prf:ref}`lem-ccl-consecutive`),
+  :func:`bound_terms`, :func:`continual_bound` and :func:`bound_margins` ({prf:ref}`thm-ccl-bound`);
+* the coefficients: :func:`descent_check` ({prf:ref}`prop-ccl-descent`), :func:`buffer_rho`
+  ({prf:ref}`asm-ccl-buffer`), :func:`gamma_bound` ({prf:ref}`thm-ccl-gamma`), :func:`cila_lambdas`
+  ({prf:ref}`def-ccl-cila`);
+* tensor image augmentations (no torchvision; to move to :mod:`mylib.nn`): :func:`random_crop`,
+  :func:`random_resized_crop`, :func:`random_hflip`, :func:`color_jitter`, :func:`random_grayscale`,
+  :func:`gaussian_noise` and the composed :class:`Augment`.
 """
 from __future__ import annotations
 
@@ -38,15 +44,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._checks import (as_tensor, check_finite_array, check_nonnegative, check_positive_int, check_unit_interval,
-                      is_torch, to_output)
-from ..profiles import register
+from .._checks import (as_tensor, check_finite_array, check_labels, check_nonnegative, check_not_complex,
+                       check_positive_int, check_positive_real, check_unit_interval, is_torch, to_output)
+from .buffer import ClassBalancedBuffer, task_classes  # noqa: F401  (moved; kept importable from here)
 
 __all__ = [
     "supcon_per_anchor", "asym_supcon_loss", "distillation_per_anchor", "relation_distillation_loss",
-    "transfer_log_weights", "consecutive_bound_per_anchor", "max_contrastive_loss",
-    "BoundTerms", "bound_terms", "continual_bound", "descent_check",
-    "cila_lambdas", "ClassBalancedBuffer", "task_classes",
+    "transfer_log_weights", "consecutive_bound_per_anchor", "consecutive_margin_per_anchor", "max_contrastive_loss",
+    "BoundTerms", "bound_terms", "continual_bound", "bound_margins", "buffer_rho", "gamma_bound", "descent_check",
+    "cila_lambdas",
     "random_crop", "random_resized_crop", "random_hflip", "color_jitter", "random_grayscale",
     "gaussian_noise", "Augment",
 ]
@@ -54,50 +60,53 @@ __all__ = [
 
 # --------------------------------------------------------------------------- validation helpers
 def _temperature(value: Any, name: str) -> float:
-    v = check_nonnegative(value, name)
-    if v == 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return v
+    """A temperature or other positive parameter: a finite real ``> 0`` (bools and strings are TypeErrors)."""
+    return check_positive_real(value, name)
 
 
 def _embeddings(z: Any, name: str, min_rows: int = 2) -> torch.Tensor:
+    """Validate a representation matrix and return its rows normalised to unit length.
+
+    Each row is divided by its largest absolute entry before the Euclidean normalisation, so rows of any
+    magnitude representable in the dtype normalise correctly (no overflow of the squared norm at 1e200, no
+    underflow to an "all-zero row" at 1e-25 in float32). The scale is detached: the result, and its gradient, are
+    those of :math:`z_i / \\lVert z_i \\rVert`.
+    """
+    check_not_complex(z, name)
     t = as_tensor(z, name, ndim=2)
     if t.shape[0] < min_rows:
         raise ValueError(f"{name} needs at least {min_rows} rows (samples), got {t.shape[0]}")
     if t.shape[1] < 1:
         raise ValueError(f"{name} needs at least one column, got shape {tuple(t.shape)}")
-    norms = t.detach().norm(dim=1)
-    if bool((norms == 0).any()):
+    scale = t.detach().abs().amax(dim=1, keepdim=True)
+    if bool((scale == 0).any()):
         raise ValueError(f"{name} has an all-zero row, which cannot be normalised")
-    return F.normalize(t, dim=1)
+    return F.normalize(t / scale, dim=1)
 
 
 def _labels(labels: Any, n: int, device: torch.device, name: str = "labels") -> torch.Tensor:
-    if is_torch(labels):
-        lab = labels.detach()
-        if lab.ndim != 1:
-            raise ValueError(f"{name} must be 1-D, got shape {tuple(lab.shape)}")
-        if torch.is_floating_point(lab):
-            if not bool(torch.isfinite(lab).all()) or not bool((lab == lab.round()).all()):
-                raise ValueError(f"{name} must hold integer class labels")
-        lab = lab.long()
-    else:
-        arr = check_finite_array(labels, name, ndim=1)
-        if not np.all(arr == np.round(arr)):
-            raise ValueError(f"{name} must hold integer class labels")
-        lab = torch.from_numpy(arr.astype(np.int64))
-    if lab.shape[0] != n:
-        raise ValueError(f"{name} has {lab.shape[0]} entries but there are {n} samples")
-    return lab.to(device)
+    """Integer class labels of length ``n`` on ``device`` (validated once, by :func:`mylib._checks.check_labels`)."""
+    return check_labels(labels, n, name, device)
 
 
 def _mask(mask: Any, n: int, device: torch.device, name: str) -> torch.Tensor:
+    """A boolean mask of length ``n`` (None: all rows). Indices and weights are refused, not cast to bool."""
     if mask is None:
         return torch.ones(n, dtype=torch.bool, device=device)
-    m = torch.as_tensor(np.asarray(mask) if not is_torch(mask) else mask).to(device)
+    check_not_complex(mask, name)
+    m = mask.detach() if is_torch(mask) else torch.from_numpy(np.asarray(mask))
+    if m.dtype != torch.bool:
+        raise TypeError(f"{name} must be a boolean mask of length {n}, got dtype {m.dtype} (indices or weights are "
+                        f"not accepted: build the mask with a comparison, e.g. np.isin(labels, task_classes))")
     if m.ndim != 1 or m.shape[0] != n:
         raise ValueError(f"{name} must be a 1-D boolean mask of length {n}, got shape {tuple(m.shape)}")
-    return m.bool()
+    return m.to(device)
+
+
+def _real_array(x: Any, name: str, **kw) -> np.ndarray:
+    """:func:`check_finite_array` after refusing complex input with a TypeError naming ``name``."""
+    check_not_complex(x, name)
+    return check_finite_array(x, name, **kw)
 
 
 def _log_softmax_offdiag(z: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -144,15 +153,27 @@ def supcon_per_anchor(z: Any, labels: Any, temperature: float = 0.5):
     the summand of {prf:ref}`def-ccl-asym-supcon` (SupCon of Khosla et al., 2020).
     Anchors without a positive get loss 0 and ``valid = False``.
 
+    Parameters
+    ----------
+    z : (n, d) array or tensor
+        Representations, one row per sample (rows are normalised here; an all-zero row is an error).
+    labels : (n,) integer array or tensor
+        Class labels (>= 0).
+    temperature : float
+        :math:`T > 0` (Co2L: :math:`\\tau = 0.5`).
+
     Returns
     -------
     loss, valid : tensors of shape (n,) (numpy arrays for numpy input)
+        The per-anchor losses and the mask of anchors that have a positive.
 
     Raises
     ------
+    TypeError
+        For complex input or a temperature that is not a real number (e.g. a string or a bool).
     ValueError
-        For NaN/inf, fewer than two rows, an all-zero row, non-integer or mismatched labels,
-        or a non-positive temperature.
+        For NaN/inf, fewer than two rows, an all-zero row, non-integer, negative or mismatched labels,
+        or a temperature that is not ``> 0``.
     """
     numpy_out = not is_torch(z)
     temperature = _temperature(temperature, "temperature")
@@ -175,14 +196,34 @@ def asym_supcon_loss(z: Any, labels: Any, anchor_mask: Any = None, temperature: 
     is still a candidate, i.e. a negative in the denominators. With no valid anchor the loss
     is ``0`` (connected to the graph for torch input).
 
-    Co2L's code multiplies this loss by ``tau / 0.07`` (a SupCon "base temperature"); we do
-    not, so loss *ratios* such as those in :func:`cila_lambdas` differ from the paper's by
-    that constant.
+    This is the theory's unscaled loss. Co2L's code multiplies it by :math:`\\tau/0.07` and averages over all
+    rows of the batch ({prf:ref}`rem-ccl-scale`); that objective is :func:`mylib.contrastive.co2l_loss`.
 
-    Returns a float for numpy input, a 0-d tensor (autograd intact) for torch input.
+    Parameters
+    ----------
+    z, labels : (n, d) and (n,) arrays or tensors
+        The batch (current task and buffer rows) and its class labels, as for :func:`supcon_per_anchor`.
+    anchor_mask : (n,) booleans, optional
+        The anchors :math:`A` (default: every row). Indices or weights are refused, not cast.
+    temperature : float
+        :math:`\\tau > 0`.
+
+    Returns
+    -------
+    float or 0-d tensor
+        A float for numpy input, a 0-d tensor (autograd intact) for torch input.
+
+    Raises
+    ------
+    TypeError
+        For a non-boolean ``anchor_mask``, and as :func:`supcon_per_anchor`.
+    ValueError
+        For a mask of the wrong length, and as :func:`supcon_per_anchor`.
     """
     numpy_out = not is_torch(z)
-    loss, valid = supcon_per_anchor(z if not numpy_out else torch.as_tensor(np.asarray(z, dtype=np.float64)),
+    if numpy_out:
+        z = torch.as_tensor(_real_array(z, "z", ndim=2))
+    loss, valid = supcon_per_anchor(z,
                                     labels, temperature)
     m = _mask(anchor_mask, loss.shape[0], loss.device, "anchor_mask") & valid
     out = loss[m].mean() if bool(m.any()) else loss.sum() * 0.0
@@ -196,12 +237,27 @@ def distillation_per_anchor(z_student: Any, z_teacher: Any, student_temperature:
     .. math:: \\mathrm{CE}_i = -\\sum_{j \\ne i} \\pi_{ij} \\log q^{\\kappa}_{ij}(Z_{\\mathrm{student}}),
               \\qquad \\pi_{ij} = q^{\\kappa^*}_{ij}(Z_{\\mathrm{teacher}}),
 
-    with the teacher detached (no gradient). Returns a tensor of shape (n,) (numpy for numpy input).
+    with the teacher detached (no gradient).
+
+    Parameters
+    ----------
+    z_student, z_teacher : (n, d) arrays or tensors
+        Representations of the same samples under the student and the (frozen) teacher.
+    student_temperature, teacher_temperature : float
+        :math:`\\kappa > 0` and :math:`\\kappa^* > 0` (Co2L: 0.2 and 0.01).
+
+    Returns
+    -------
+    (n,) tensor or array
+        :math:`\\mathrm{CE}_i` per anchor (numpy for numpy input).
 
     Raises
     ------
+    TypeError
+        For complex input or non-real temperatures.
     ValueError
-        If the two matrices differ in their number of rows, or for invalid values/temperatures.
+        If the two matrices differ in their number of rows, for NaN/inf or all-zero rows, or temperatures
+        that are not ``> 0``.
     """
     numpy_out = not is_torch(z_student)
     ks = _temperature(student_temperature, "student_temperature")
@@ -217,14 +273,36 @@ def distillation_per_anchor(z_student: Any, z_teacher: Any, student_temperature:
 
 def relation_distillation_loss(z_student: Any, z_teacher: Any, student_temperature: float = 0.2,
                                teacher_temperature: float = 0.01, anchor_mask: Any = None):
-    """Instance-wise relation distillation (IRD) loss of Co2L, {prf:ref}`def-ccl-ird`: the mean of
-    :func:`distillation_per_anchor` over the anchors in ``anchor_mask`` (default: all rows, as in Co2L).
+    """Instance-wise relation distillation (IRD) loss of Co2L, {prf:ref}`def-ccl-ird`.
 
-    Returns a float for numpy input, a 0-d tensor for torch input.
+    .. math:: L_{\\mathrm{dis}} = \\frac{1}{|A|} \\sum_{i \\in A} \\mathrm{CE}_i,
+
+    the mean of :func:`distillation_per_anchor` over the anchors in ``anchor_mask`` (default: all rows, as in Co2L).
+
+    Parameters
+    ----------
+    z_student, z_teacher : (n, d) arrays or tensors
+        Representations under the student and the teacher.
+    student_temperature, teacher_temperature : float
+        :math:`\\kappa > 0`, :math:`\\kappa^* > 0`.
+    anchor_mask : (n,) booleans, optional
+        Rows to average over (indices or weights are refused).
+
+    Returns
+    -------
+    float or 0-d tensor
+        :math:`L_{\\mathrm{dis}}`: a Python float when ``z_student`` is numpy, else a 0-d tensor with its graph.
+
+    Raises
+    ------
+    TypeError
+        For complex input, non-real temperatures or a non-boolean ``anchor_mask``.
+    ValueError
+        As :func:`distillation_per_anchor`, or if ``anchor_mask`` selects no row.
     """
     numpy_out = not is_torch(z_student)
     if numpy_out:
-        z_student = torch.as_tensor(check_finite_array(z_student, "z_student", ndim=2))
+        z_student = torch.as_tensor(_real_array(z_student, "z_student", ndim=2))
     ce = distillation_per_anchor(z_student, z_teacher, student_temperature, teacher_temperature)
     m = _mask(anchor_mask, ce.shape[0], ce.device, "anchor_mask")
     if not bool(m.any()):
@@ -233,10 +311,28 @@ def relation_distillation_loss(z_student: Any, z_teacher: Any, student_temperatu
 
 
 def max_contrastive_loss(n_candidates: int, temperature: float) -> float:
-    """Largest value of any per-anchor contrastive loss: ``2 / T + log(n_candidates)``.
+    """Largest value of any per-anchor contrastive loss, :math:`\\ell_{\\max} = 2/T + \\log n`.
 
-    On the unit sphere ``s_ik - s_ip <= 2``, so ``-log q_ip <= log(n e^{2/T})``; used as the
-    *trivial ceiling* against which the bound of {prf:ref}`thm-ccl-bound` is judged.
+    On the unit sphere :math:`s_{ik} - s_{ip} \\le 2`, so :math:`-\\log q_{ip} \\le \\log(n e^{2/T})`; the
+    *trivial ceiling* against which the bound of {prf:ref}`thm-ccl-bound` is judged ({prf:ref}`rem-ccl-sharper`).
+
+    Parameters
+    ----------
+    n_candidates : int
+        Number of candidates :math:`n \\ge 1` of an anchor.
+    temperature : float
+        :math:`T > 0`.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError
+        For a non-real temperature.
+    ValueError
+        For a non-positive ``n_candidates`` or temperature.
     """
     n = check_positive_int(n_candidates, "n_candidates")
     return 2.0 / _temperature(temperature, "temperature") + math.log(n)
@@ -253,9 +349,25 @@ def transfer_log_weights(z_teacher: Any, labels: Any, teacher_temperature: float
     covers the anchor's least-favoured positive. ``omega_i >= 1``; it is ``exp(loss)`` in the case
     of one positive. Computed in log space (with a sharp teacher ``omega`` overflows a float).
 
+    Parameters
+    ----------
+    z_teacher : (n, d) array or tensor
+        The teacher's representations.
+    labels : (n,) integer array or tensor
+    teacher_temperature : float
+        :math:`\\kappa^* > 0`.
+
     Returns
     -------
-    log_omega, valid : arrays of shape (n,); anchors without a positive have ``log_omega = nan``.
+    log_omega, valid : arrays (tensors for torch input) of shape (n,)
+        Anchors without a positive have ``log_omega = nan`` and ``valid = False``.
+
+    Raises
+    ------
+    TypeError
+        For complex input or a non-real temperature.
+    ValueError
+        For NaN/inf, all-zero rows, invalid labels or a temperature that is not ``> 0``.
     """
     numpy_out = not is_torch(z_teacher)
     kt = _temperature(teacher_temperature, "teacher_temperature")
@@ -291,12 +403,32 @@ def consecutive_bound_per_anchor(z_new: Any, z_old: Any, labels: Any, tau: float
               + \\frac{\\kappa}{\\tau}\\, \\omega_i(f_{\\mathrm{old}})\\,
               \\mathrm{CE}\\bigl(\\pi_i(f_{\\mathrm{old}}), q^{\\kappa}_i(f_{\\mathrm{new}})\\bigr),
 
-    with ``n`` the number of candidates. Returned in float64 (``inf`` only if the true value
-    overflows); anchors without a positive get ``nan``.
+    with ``n`` the number of candidates. :func:`consecutive_margin_per_anchor` gives the margin in log space.
+
+    Parameters
+    ----------
+    z_new, z_old : (n, d) arrays or tensors
+        Representations of the same samples under the new model (student) and the old one (teacher).
+    labels : (n,) integer array or tensor
+    tau, kappa, kappa_star : float
+        Contrastive, student and teacher temperatures, ``0 < kappa <= tau`` ({prf:ref}`asm-ccl-temperatures`).
+
+    Returns
+    -------
+    (n,) float64 array
+        The right side per anchor (``inf`` only if the true value overflows); ``nan`` for anchors without a
+        positive.
+
+    Raises
+    ------
+    TypeError
+        For complex input or non-real temperatures.
+    ValueError
+        For NaN/inf, mismatched rows, invalid labels, temperatures that are not ``> 0``, or ``kappa > tau``.
     """
     tau, kappa, kappa_star = _check_temperatures(tau, kappa, kappa_star)
-    zn = torch.as_tensor(check_finite_array(z_new, "z_new", ndim=2))
-    zo = torch.as_tensor(check_finite_array(z_old, "z_old", ndim=2))
+    zn = torch.as_tensor(_real_array(z_new, "z_new", ndim=2))
+    zo = torch.as_tensor(_real_array(z_old, "z_old", ndim=2))
     if zn.shape[0] != zo.shape[0]:
         raise ValueError(f"z_new and z_old must have the same number of rows, got {zn.shape[0]} and {zo.shape[0]}")
     ce = distillation_per_anchor(zn.double(), zo.double(), kappa, kappa_star).detach().numpy()
@@ -307,6 +439,51 @@ def consecutive_bound_per_anchor(z_new: Any, z_old: Any, labels: Any, tau: float
         rhs = (1 - kappa / tau) * math.log(n) + (kappa / tau) * np.exp(log_omega) * ce
     return np.where(valid.numpy(), rhs, np.nan)
 
+
+
+def consecutive_margin_per_anchor(z_new: Any, z_old: Any, labels: Any, tau: float = 0.5, kappa: float = 0.2,
+                                  kappa_star: float = 0.01) -> np.ndarray:
+    """Per-anchor margin :math:`\\log_{10}\\mathrm{RHS} - \\log_{10}\\mathrm{LHS}` of {prf:ref}`lem-ccl-consecutive`.
+
+    The right side is that of :func:`consecutive_bound_per_anchor`, evaluated in log space (no overflow with a
+    sharp teacher), the left side :math:`\\ell^{\\tau}(f_{\\mathrm{new}}; i)`. A margin near 0 means the inequality is
+    nearly tight for that anchor (as in the one-negative case of {ref}`ex-ccl-one-negative`).
+
+    Parameters
+    ----------
+    z_new, z_old : (n, d) arrays or tensors
+        Representations of the same samples under the student (new model) and the teacher (old model).
+    labels : (n,) ints
+    tau, kappa, kappa_star : float
+        Contrastive, student and teacher temperatures, ``0 < kappa <= tau``.
+
+    Returns
+    -------
+    (n,) float64 array
+        ``nan`` for anchors without a positive, ``+inf`` where the left side is 0.
+
+    Raises
+    ------
+    TypeError
+        For complex input or non-real temperatures.
+    ValueError
+        For NaN/inf, mismatched rows, invalid labels, or ``kappa > tau``.
+    """
+    tau, kappa, kappa_star = _check_temperatures(tau, kappa, kappa_star)
+    zn = torch.as_tensor(_real_array(z_new, "z_new", ndim=2)).double()
+    zo = torch.as_tensor(_real_array(z_old, "z_old", ndim=2)).double()
+    if zn.shape[0] != zo.shape[0]:
+        raise ValueError(f"z_new and z_old must have the same number of rows, got {zn.shape[0]} and {zo.shape[0]}")
+    ce = distillation_per_anchor(zn, zo, kappa, kappa_star).detach().numpy()
+    log_omega, valid = transfer_log_weights(zo, labels, kappa_star)
+    ell, _ = supcon_per_anchor(zn, labels, tau)
+    n = zn.shape[0] - 1
+    c0 = (1 - kappa / tau) * math.log(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_rhs = np.logaddexp(math.log(c0) if c0 > 0 else -np.inf,
+                               math.log(kappa / tau) + log_omega.numpy() + np.log(ce))
+        m = (log_rhs - np.log(ell.detach().numpy())) / math.log(10)
+    return np.where(valid.numpy(), m, np.nan)
 
 @dataclass
 class BoundTerms:
@@ -365,8 +542,19 @@ def bound_terms(embeddings: Sequence[Any], labels: Any, task_of_anchor: Any, tau
     tau, kappa, kappa_star : float
         Contrastive, student and teacher distillation temperatures (``kappa <= tau``).
 
+    Every anchor uses all ``m`` probe samples as candidates ({prf:ref}`def-ccl-probe`), so ``phi[t, t]`` is *not*
+    the loss task ``t+1`` trained on: samples of later tasks are among its negatives.
+
+    Returns
+    -------
+    BoundTerms
+        The probe-set losses :math:`\\Phi_t^s`, distillation losses, their values at the start of each task, the
+        transfer weights and the per-anchor arrays.
+
     Raises
     ------
+    TypeError
+        For complex input or non-real temperatures.
     ValueError
         For mismatched shapes, NaN/inf, a task id outside ``0..T-1``, a task without anchors that have
         a positive, or ``kappa > tau``.
@@ -374,13 +562,13 @@ def bound_terms(embeddings: Sequence[Any], labels: Any, task_of_anchor: Any, tau
     tau, kappa, kappa_star = _check_temperatures(tau, kappa, kappa_star)
     if len(embeddings) == 0:
         raise ValueError("embeddings is empty: pass one representation matrix per task")
-    Z = [torch.as_tensor(check_finite_array(e, f"embeddings[{t}]", ndim=2)) for t, e in enumerate(embeddings)]
+    Z = [torch.as_tensor(_real_array(e, f"embeddings[{t}]", ndim=2)) for t, e in enumerate(embeddings)]
     m = Z[0].shape[0]
     for t, e in enumerate(Z):
         if e.shape[0] != m:
             raise ValueError(f"embeddings[{t}] has {e.shape[0]} rows, embeddings[0] has {m}")
     T = len(Z)
-    task = check_finite_array(task_of_anchor, "task_of_anchor", ndim=1)
+    task = _real_array(task_of_anchor, "task_of_anchor", ndim=1)
     if task.shape[0] != m:
         raise ValueError(f"task_of_anchor has {task.shape[0]} entries but there are {m} probe samples")
     if not np.all(task == np.round(task)) or task.min() < 0 or task.max() > T - 1:
@@ -448,30 +636,63 @@ def _log10_sum(log_values: np.ndarray) -> float:
     return float(np.logaddexp.reduce(lv) / math.log(10)) if lv.size else -math.inf
 
 
+def _lemma_log_margins(terms: BoundTerms, c0: float) -> np.ndarray:
+    """Per-anchor ``log(rhs) - log(lhs)`` (natural log) of the one-step inequality of {prf:ref}`lem-ccl-consecutive`,
+    ``ell(f_t; i) <= c0 + (kappa/tau) omega_i(f_{t-1}) CE_i``, shape (T, m); ``nan`` for t = 0 and anchors without a
+    positive, ``+inf`` where the left side is 0."""
+    pa = terms.per_anchor
+    T, m = pa["ell"].shape
+    out = np.full((T, m), np.nan)
+    log_c0 = math.log(c0) if c0 > 0 else -np.inf
+    log_ratio = math.log(terms.kappa / terms.tau)
+    v = pa["valid"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for t in range(1, T):
+            log_rhs = np.logaddexp(log_c0, log_ratio + pa["log_omega"][t] + np.log(pa["ce"][t]))
+            out[t] = np.where(v, log_rhs - np.log(pa["ell"][t]), np.nan)
+    return out
+
+
 def continual_bound(terms: BoundTerms) -> dict[str, Any]:
-    """Both sides of {prf:ref}`thm-ccl-bound` (and of its sharper forms) from the logged losses.
+    """Both sides of {prf:ref}`thm-ccl-bound` (and of its sharper forms) from the logged losses, with their margins.
 
     With ``c0 = (1 - kappa/tau) log n``, ``eps = (kappa*/kappa) log n``, the transfer factors
     ``alpha_t^s = (kappa/tau) max_{i in task s} omega_i(f_{t-1})`` and ``alpha = max_{s < t} alpha_t^s``,
     the theorem states (1-based indices)
 
-    .. math:: \\sum_{s=1}^{T} L(f_T; S_s) \\le \\sum_{t=1}^{T} \\alpha^{T-t} \\Bigl[ L(f_t; S_t)
+    .. math:: \\sum_{s=1}^{T} \\Phi_T^s \\le \\sum_{t=1}^{T} \\alpha^{T-t} \\Bigl[ \\Phi_t^t
               + \\sum_{s<t} \\bigl( c_0 + \\alpha\\,\\varepsilon + \\alpha\\, \\Delta_t^s \\bigr) \\Bigr],
               \\qquad \\Delta_t^s = \\mathrm{dis}_t^s - \\mathrm{self\\_dis}_t^s .
 
+    The right side is evaluated in log space (with Co2L's sharp teacher it exceeds any float).
+
+    Parameters
+    ----------
+    terms : BoundTerms
+        The logged losses returned by :func:`bound_terms` (or a copy of them with fields replaced, as the tests do
+        to check that a mutated proof fails).
+
     Returns
     -------
-    dict with
-        ``lhs`` (float), ``log10_rhs`` (theorem, uniform alpha), ``rhs`` (float, ``inf`` if it overflows),
-        ``log10_rhs_product`` (exact products of the ``alpha_t^s``), ``log10_rhs_samplewise``
-        (per-anchor chain capped at the trivial ceiling, {prf:ref}`rem-ccl-sharper`), ``ceiling``
-        (``T (2/tau + log n)``, the largest value the LHS can take), ``log10_alpha``, ``c0``, ``eps``,
-        ``holds`` (``lhs <= rhs``), ``lemma_holds`` (every one-step inequality of
-        {prf:ref}`lem-ccl-consecutive`, per anchor and per task pair), ``weights_log10``
+    dict
+        ``lhs`` (float); ``log10_rhs`` (theorem, uniform alpha); ``rhs`` (float, ``inf`` if it overflows);
+        ``log10_rhs_product`` (exact products of the ``alpha_t^s``, {prf:ref}`rem-ccl-sharper`);
+        ``rhs_samplewise`` (per-anchor chain capped at the trivial ceiling); ``ceiling``
+        (``T (2/tau + log n)``, the largest value the left side can take); ``log10_alpha``, ``c0``, ``eps``;
+        the margins ``margin_log10`` (:math:`\\log_{10}\\mathrm{RHS} - \\log_{10}\\mathrm{LHS}` of the theorem),
+        ``margin_log10_product``, ``margin_log10_samplewise`` and ``lemma_margin_log10`` (the smallest per-anchor
+        margin of {prf:ref}`lem-ccl-consecutive` over all anchors and steps; ``inf`` for one task); the checks
+        ``holds``, ``holds_samplewise``, ``lemma_holds`` (margin ``>= -1e-12``); and ``weights_log10``
         (``log10 alpha^{T-t}``, t = 1..T).
+
+    Raises
+    ------
+    TypeError
+        If ``terms`` is not a :class:`BoundTerms`.
     """
     if not isinstance(terms, BoundTerms):
-        raise ValueError("continual_bound expects the BoundTerms returned by bound_terms()")
+        raise TypeError("continual_bound expects the BoundTerms returned by bound_terms(), got "
+                        f"{type(terms).__name__}")
     T = terms.num_tasks
     n = terms.n_candidates
     tau, kappa, ks = terms.tau, terms.kappa, terms.kappa_star
@@ -500,34 +721,209 @@ def continual_bound(terms: BoundTerms) -> dict[str, Any]:
     # sample-wise chain (per anchor omega_i, capped at the trivial ceiling per anchor)
     pa = terms.per_anchor
     cap = max_contrastive_loss(n, tau)
+    log_c0 = math.log(c0) if c0 > 0 else -np.inf
     sw_total = 0.0
-    lemma_ok = True
     for s in range(T):
         sel = (terms.task_of_anchor == s) & pa["valid"]
         ell0 = pa["ell"][s, sel]
         log_u = np.where(ell0 > 0, np.log(np.where(ell0 > 0, ell0, 1.0)), -np.inf)
-        log_c0 = math.log(c0) if c0 > 0 else -np.inf
         for t in range(s + 1, T):
             la = log_ratio + pa["log_omega"][t, sel]
             delta = pa["ce"][t, sel] - pa["self_ce"][t, sel]
             inner = _log_add_real(log_u, eps + delta)
             log_u = np.minimum(np.logaddexp(log_c0, la + inner), math.log(cap))
-            # one-step lemma: ell(f_t; i) <= c0 + (kappa/tau) omega_i CE_i (per anchor)
-            with np.errstate(divide="ignore"):
-                one_step = np.logaddexp(log_c0, la + np.log(pa["ce"][t, sel]))
-            lemma_ok &= bool(np.all(np.log(pa["ell"][t, sel]) <= one_step + 1e-9))
         sw_total += float(np.exp(log_u).mean())
+    lemma = _lemma_log_margins(terms, c0)
+    lemma_vals = lemma[~np.isnan(lemma)]
+    lemma_min = float(lemma_vals.min() / math.log(10)) if lemma_vals.size else math.inf
+    log10_lhs = math.log10(lhs) if lhs > 0 else -math.inf
     with np.errstate(over="ignore"):
         rhs = float(10.0 ** log10_rhs) if log10_rhs < 308 else math.inf
+    margin = log10_rhs - log10_lhs
+    margin_sw = (math.log10(sw_total) if sw_total > 0 else -math.inf) - log10_lhs
     return {
         "lhs": lhs, "rhs": rhs, "log10_rhs": log10_rhs, "log10_rhs_product": log10_prod,
         "rhs_samplewise": sw_total, "ceiling": ceiling,
         "log10_alpha": float(log_alpha / math.log(10)), "c0": c0, "eps": eps,
-        "holds": bool(math.log10(lhs) <= log10_rhs + 1e-12) if lhs > 0 else True,
-        "holds_samplewise": bool(lhs <= sw_total * (1 + 1e-9)),
-        "lemma_holds": lemma_ok,
+        "margin_log10": float(margin), "margin_log10_product": float(log10_prod - log10_lhs),
+        "margin_log10_samplewise": float(margin_sw), "lemma_margin_log10": lemma_min,
+        "holds": bool(margin >= -1e-12),
+        "holds_samplewise": bool(margin_sw >= -1e-12),
+        "lemma_holds": bool(lemma_min >= -1e-12),
         "weights_log10": [float((T - t) * log_alpha / math.log(10)) if T > 1 else 0.0 for t in range(1, T + 1)],
     }
+
+
+def bound_margins(terms: BoundTerms) -> dict[str, Any]:
+    """Margins :math:`m = \\log_{10}\\mathrm{RHS} - \\log_{10}\\mathrm{LHS}` of the bound of a run and of its lemma.
+
+    A check is ``m >= 0``; its power is judged by how small ``m`` gets ({prf:ref}`thm-ccl-bound`,
+    {prf:ref}`rem-ccl-sharper`, {prf:ref}`lem-ccl-consecutive`; the page's section on checking the bound).
+
+    Parameters
+    ----------
+    terms : BoundTerms
+        The logged losses of one run (:func:`bound_terms`).
+
+    Returns
+    -------
+    dict
+        ``theorem``, ``product``, ``samplewise`` (floats: margins of {eq}`eq-ccl-bound` with uniform
+        :math:`\\alpha`, with the products of the :math:`\\alpha_t^s`, and of the capped sample-wise chain);
+        ``lemma`` (float: the smallest per-anchor margin of the one-step inequality, ``inf`` for one task) and
+        ``lemma_per_anchor`` ((T, m) array of those margins; ``nan`` for the first model and anchors without a
+        positive).
+
+    Raises
+    ------
+    TypeError
+        If ``terms`` is not a :class:`BoundTerms`.
+    """
+    out = continual_bound(terms)
+    c0 = out["c0"]
+    return {"theorem": out["margin_log10"], "product": out["margin_log10_product"],
+            "samplewise": out["margin_log10_samplewise"], "lemma": out["lemma_margin_log10"],
+            "lemma_per_anchor": _lemma_log_margins(terms, c0) / math.log(10)}
+
+
+def buffer_rho(terms: BoundTerms, pool_drift: Any) -> np.ndarray:
+    """The buffer transfer ratios :math:`\\rho_t` of {prf:ref}`asm-ccl-buffer`, from logged drifts.
+
+    .. math:: \\rho_t = \\frac{\\bigl(\\sum_{s<t} \\Delta_t^s\\bigr)^+}{(t-1)\\,\\Delta_t(B_t)^+},
+
+    the smallest :math:`\\rho_t \\ge 0` with :math:`\\sum_{s<t}\\Delta_t^s \\le \\rho_t (t-1) \\Delta_t(B_t)^+`, where
+    :math:`\\Delta_t^s` are the probe-set drifts of ``terms`` and :math:`\\Delta_t(B_t)` the drift of the distillation
+    loss on task ``t``'s training pool (end minus start, as logged by the trainer's descent check).
+
+    Parameters
+    ----------
+    terms : BoundTerms
+        The probe-set losses of the run (:func:`bound_terms`).
+    pool_drift : array of length T
+        ``pool_drift[t]`` = :math:`\\Delta_{t+1}(B_{t+1})` for 0-based ``t``; entry 0 (the first task has no
+        teacher) is ignored and may be ``nan``.
+
+    Returns
+    -------
+    (T,) float array
+        ``rho[0] = nan``; ``rho[t] = 0`` where the probe drift sum is ``<= 0``; ``+inf`` where it is positive while
+        the pool drift is ``<= 0`` (no finite ratio exists: the corollary says nothing for that task).
+
+    Raises
+    ------
+    TypeError
+        If ``terms`` is not a :class:`BoundTerms`, or ``pool_drift`` is complex.
+    ValueError
+        If ``pool_drift`` is not 1-D of length T, or holds NaN/inf after its first entry.
+    """
+    if not isinstance(terms, BoundTerms):
+        raise TypeError(f"terms must be the BoundTerms returned by bound_terms(), got {type(terms).__name__}")
+    T = terms.num_tasks
+    check_not_complex(pool_drift, "pool_drift")
+    pd = np.asarray(pool_drift.detach().cpu().numpy() if is_torch(pool_drift) else pool_drift, dtype=np.float64)
+    if pd.ndim != 1 or pd.shape[0] != T:
+        raise ValueError(f"pool_drift must be 1-D with one entry per task ({T}), got shape {pd.shape}")
+    if not np.all(np.isfinite(pd[1:])):
+        raise ValueError("pool_drift contains NaN or inf after its first entry")
+    rho = np.full(T, np.nan)
+    for t in range(1, T):
+        num = max(0.0, float(np.sum(terms.dis[t, :t] - terms.self_dis[t, :t])))
+        den = t * max(0.0, float(pd[t]))
+        rho[t] = 0.0 if num == 0 else (num / den if den > 0 else math.inf)
+    return rho
+
+
+def gamma_bound(terms: BoundTerms, lambdas: Any, phi_train: Any, pool_dis: Any, pool_drift: Any) -> dict[str, Any]:
+    """Both sides of {prf:ref}`thm-ccl-gamma`, the bound in the paper's form, with the measured ratios.
+
+    .. math:: \\sum_s \\Phi_T^s \\le \\sum_{t=1}^{T} \\frac{\\alpha^{T-t}}{\\gamma_t(\\lambda_t)} J_t(f_t)
+              + \\sum_{t=2}^{T} \\alpha^{T-t} (t-1)(c_0 + \\alpha\\varepsilon),
+              \\qquad \\gamma_t(\\lambda) = \\min\\Bigl\\{\\frac{1}{r_t}, \\frac{\\lambda}{\\alpha\\rho_t(t-1)}\\Bigr\\},
+
+    with :math:`J_t(f_t) = \\hat\\Phi_t^t + \\lambda_t \\hat D_t`, :math:`r_t = \\Phi_t^t/\\hat\\Phi_t^t` and
+    :math:`\\rho_t` from :func:`buffer_rho` (:math:`\\gamma_1 = 1/r_1`).
+
+    Parameters
+    ----------
+    terms : BoundTerms
+        The probe-set losses of the run.
+    lambdas : array of length T
+        The distillation coefficients in the theory's units ({prf:ref}`rem-ccl-scale`); entries for
+        ``t >= 2`` must be ``> 0``.
+    phi_train : array of length T
+        :math:`\\hat\\Phi_t^t`, the unscaled contrastive loss of task ``t``'s anchors on its pool at the end of the
+        task, with the negatives it trained with (``> 0``).
+    pool_dis : array of length T
+        :math:`\\hat D_t = L_{\\mathrm{dis}}(f_t; f_{t-1}; B_t)` at the end of task ``t`` (entry 0 ignored).
+    pool_drift : array of length T
+        :math:`\\Delta_t(B_t)`, as for :func:`buffer_rho`.
+
+    Returns
+    -------
+    dict
+        ``log10_rhs``, ``lhs``, ``margin_log10``, ``r`` (T,), ``rho`` (T,), ``log10_gamma`` (T,),
+        ``lambda_star`` (T,; :math:`\\alpha\\rho_t(t-1)/r_t`, the coefficient minimising the right side at fixed
+        losses; ``nan`` for t = 1).
+
+    Raises
+    ------
+    TypeError
+        For a ``terms`` that is not a :class:`BoundTerms` or complex arrays.
+    ValueError
+        For arrays of the wrong length, NaN/inf, non-positive ``phi_train``, negative ``pool_dis``, or
+        ``lambdas[t] <= 0`` for ``t >= 1``.
+    """
+    rho = buffer_rho(terms, pool_drift)
+    T = terms.num_tasks
+
+    def arr(x, name, first_free=False):
+        check_not_complex(x, name)
+        a = np.asarray(x.detach().cpu().numpy() if is_torch(x) else x, dtype=np.float64)
+        if a.ndim != 1 or a.shape[0] != T:
+            raise ValueError(f"{name} must be 1-D with one entry per task ({T}), got shape {a.shape}")
+        body = a[1:] if first_free else a
+        if not np.all(np.isfinite(body)):
+            raise ValueError(f"{name} contains NaN or inf")
+        return a
+
+    lam = arr(lambdas, "lambdas", True)
+    ph = arr(phi_train, "phi_train")
+    dd = arr(pool_dis, "pool_dis", True)
+    if np.any(ph <= 0):
+        raise ValueError("phi_train must be > 0")
+    if np.any(lam[1:] <= 0):
+        raise ValueError("lambdas must be > 0 for every task after the first")
+    if np.any(dd[1:] < 0):
+        raise ValueError("pool_dis must be >= 0 (it is a cross-entropy)")
+    out = continual_bound(terms)
+    ln10 = math.log(10)
+    log_alpha = out["log10_alpha"] * ln10
+    c0, eps = out["c0"], out["eps"]
+    r = np.diag(terms.phi) / ph
+    log_terms = []
+    log_gamma = np.full(T, np.nan)
+    lam_star = np.full(T, np.nan)
+    with np.errstate(divide="ignore"):
+        for t in range(T):  # 0-based: task t+1, t old tasks
+            if t == 0:
+                lg = -math.log(r[0])
+                J = ph[0]
+            else:
+                log_b = log_alpha + math.log(rho[t]) + math.log(t) - math.log(lam[t]) if rho[t] > 0 else -math.inf
+                lg = -max(math.log(r[t]), log_b)
+                J = ph[t] + lam[t] * dd[t]
+                with np.errstate(over="ignore"):
+                    lam_star[t] = float(np.exp(log_alpha + math.log(rho[t]) + math.log(t) - math.log(r[t]))) \
+                        if rho[t] > 0 else 0.0
+                const = np.logaddexp(math.log(c0) if c0 > 0 else -np.inf, log_alpha + math.log(eps))
+                log_terms.append((T - 1 - t) * log_alpha + math.log(t) + const)
+            log_gamma[t] = lg / ln10
+            log_terms.append((T - 1 - t) * log_alpha + math.log(J) - lg)
+    log10_rhs = _log10_sum(np.array(log_terms))
+    lhs = out["lhs"]
+    return {"log10_rhs": log10_rhs, "lhs": lhs,
+            "margin_log10": float(log10_rhs - (math.log10(lhs) if lhs > 0 else -math.inf)),
+            "r": r, "rho": rho, "log10_gamma": log_gamma, "lambda_star": lam_star}
 
 
 def descent_check(con_start: float, con_end: float, dis_start: float, dis_end: float, lam: float
@@ -537,9 +933,29 @@ def descent_check(con_start: float, con_end: float, dis_start: float, dis_end: f
     If the objective did not increase, ``con_end + lam dis_end <= con_start + lam dis_start``, then the
     distillation drift ``dis_end - dis_start`` is at most ``(con_start - con_end) / lam``.
 
-    Returns ``descent`` (bool), ``drift`` and ``drift_bound`` (``inf`` for ``lam = 0``).
+    Parameters
+    ----------
+    con_start, con_end : float
+        :math:`L_{\\mathrm{con}}` of the new task's anchors on the pool under :math:`f_{t-1}` and :math:`f_t`.
+    dis_start, dis_end : float
+        :math:`L_{\\mathrm{dis}}(\\cdot; f_{t-1}; B_t)` under :math:`f_{t-1}` and :math:`f_t`.
+    lam : float
+        :math:`\\lambda_t \\ge 0` in the theory's units ({prf:ref}`rem-ccl-scale`).
+
+    Returns
+    -------
+    dict
+        ``descent`` (bool), ``drift`` (:math:`\\Delta_t(B_t)`, the ``pool_drift`` of :func:`buffer_rho`) and
+        ``drift_bound`` (:math:`G_t/\\lambda_t`, ``inf`` for ``lam = 0``).
+
+    Raises
+    ------
+    TypeError
+        For complex values.
+    ValueError
+        For NaN/inf or non-scalar losses, or a negative ``lam``.
     """
-    vals = [check_finite_array(v, n, ndim=0).item() for v, n in
+    vals = [_real_array(v, n, ndim=0).item() for v, n in
             ((con_start, "con_start"), (con_end, "con_end"), (dis_start, "dis_start"), (dis_end, "dis_end"))]
     lam = check_nonnegative(lam, "lam")
     c0, c1, d0, d1 = vals
@@ -568,17 +984,20 @@ def cila_lambdas(con_avg: Any, dis_avg: Any, kappa: float) -> np.ndarray:
 
     Returns
     -------
-    (T,) float array of ``lambda_1 .. lambda_T``.
+    (T,) float array
+        :math:`\\lambda_1, \\dots, \\lambda_T`, on the scale of the averages passed ({prf:ref}`rem-ccl-scale`).
 
     Raises
     ------
+    TypeError
+        If ``kappa`` is not a real number (a string, a bool, a complex number, an array) or the averages are
+        complex.
     ValueError
         If the arrays are not 1-D of the same non-zero length, contain negative, NaN or inf values,
-        if ``kappa`` is not a positive finite number, or if the contrastive averages that enter a
-        ratio sum to zero.
+        if ``kappa`` is not finite and ``> 0``, or if the contrastive averages that enter a ratio sum to zero.
     """
-    con = check_finite_array(con_avg, "con_avg", ndim=1, nonnegative=True)
-    dis = check_finite_array(dis_avg, "dis_avg", ndim=1, nonnegative=True)
+    con = _real_array(con_avg, "con_avg", ndim=1, nonnegative=True)
+    dis = _real_array(dis_avg, "dis_avg", ndim=1, nonnegative=True)
     if con.shape != dis.shape:
         raise ValueError(f"con_avg and dis_avg must have the same length, got {con.shape[0]} and {dis.shape[0]}")
     if con.size == 0:
@@ -595,82 +1014,6 @@ def cila_lambdas(con_avg: Any, dis_avg: Any, kappa: float) -> np.ndarray:
             raise ValueError(f"the contrastive averages of tasks 2..{t - 1} sum to zero; the ratio is undefined")
         lam[t - 1] = max(1.0, kappa * d / c)
     return lam
-
-
-# --------------------------------------------------------------------------- replay buffer
-def task_classes(num_classes: int, classes_per_task: int) -> list[list[int]]:
-    """Split classes ``0..num_classes-1`` into consecutive tasks of ``classes_per_task`` classes."""
-    num_classes = check_positive_int(num_classes, "num_classes")
-    k = check_positive_int(classes_per_task, "classes_per_task")
-    if num_classes % k:
-        raise ValueError(f"num_classes={num_classes} is not a multiple of classes_per_task={k}")
-    return [list(range(i, i + k)) for i in range(0, num_classes, k)]
-
-
-class ClassBalancedBuffer:
-    """Replay memory of ``capacity`` sample indices shared equally by all classes seen so far.
-
-    After each task, :meth:`update` gives every seen class ``capacity // C`` slots (the remainder
-    goes to randomly chosen classes), shrinking old classes by random subsampling of their stored
-    samples and filling new classes from the task's data, as in Co2L's replay policy. Only indices
-    and labels are stored (the data stay in one tensor).
-    """
-
-    def __init__(self, capacity: int):
-        self.capacity = check_positive_int(capacity, "capacity", minimum=0)
-        self.indices = torch.zeros(0, dtype=torch.long)
-        self.labels = torch.zeros(0, dtype=torch.long)
-
-    def __len__(self) -> int:
-        return int(self.indices.numel())
-
-    def class_counts(self) -> dict[int, int]:
-        """Number of stored samples per class."""
-        u, c = torch.unique(self.labels, return_counts=True)
-        return {int(a): int(b) for a, b in zip(u, c)}
-
-    def update(self, indices: Any, labels: Any, generator: torch.Generator | None = None) -> None:
-        """Add the samples of a finished task (``indices`` into the dataset, their ``labels``)."""
-        idx = torch.as_tensor(indices).long().flatten().cpu()
-        lab = _labels(labels, idx.numel(), torch.device("cpu"))
-        if idx.numel() == 0:
-            raise ValueError("update() needs at least one sample")
-        g = generator if generator is not None else torch.Generator().manual_seed(0)
-        all_lab = torch.cat([self.labels, lab])
-        classes = torch.unique(all_lab).tolist()
-        pools = {}
-        for c in classes:
-            old = self.indices[self.labels == c]
-            pools[c] = old if old.numel() > 0 else idx[lab == c]
-        # equal shares, then the remainder one by one to randomly ordered classes that still have samples
-        quota = {c: min(self.capacity // len(classes), pools[c].numel()) for c in classes}
-        order = [classes[i] for i in torch.randperm(len(classes), generator=g).tolist()]
-        left = self.capacity - sum(quota.values())
-        while left > 0:
-            grown = False
-            for c in order:
-                if left > 0 and quota[c] < pools[c].numel():
-                    quota[c] += 1
-                    left -= 1
-                    grown = True
-            if not grown:
-                break
-        keep_i, keep_l = [], []
-        for c in classes:
-            pool = pools[c]
-            chosen = pool[torch.randperm(pool.numel(), generator=g)[:quota[c]]]
-            keep_i.append(chosen)
-            keep_l.append(torch.full((chosen.numel(),), c, dtype=torch.long))
-        self.indices = torch.cat(keep_i) if keep_i else self.indices
-        self.labels = torch.cat(keep_l) if keep_l else self.labels
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"capacity": self.capacity, "indices": self.indices.clone(), "labels": self.labels.clone()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.capacity = int(state["capacity"])
-        self.indices = state["indices"].clone()
-        self.labels = state["labels"].clone()
 
 
 # --------------------------------------------------------------------------- augmentations (torch only)
@@ -908,33 +1251,3 @@ class Augment:
         if self.noise_std:
             y = gaussian_noise(y, self.noise_std, generator=generator)
         return y
-
-
-# --------------------------------------------------------------------------- profiles
-register(
-    "part2_seq_digits",
-    smoke=dict(num_tasks=5, classes_per_task=2, buffer_size=50, epochs=8, first_epochs=8, batch_size=128,
-               lr=0.01, hidden=128, feat_dim=64, proj_dim=32, tau=0.5, kappa_student=0.2, kappa_teacher=0.01,
-               co2l_lambda=1.0, cila_kappas=[2.0, 4.0, 8.0], seeds=[0, 1, 2], probe_per_class=20,
-               probe_epochs=200, probe_lr=0.1, probe_batch_size=512, first_task_epochs=[1, 8, 24],
-               noise_std=0.3, crop_padding=1, posthoc_temperatures=[[0.2, 0.01], [0.2, 0.2], [0.5, 0.5]]),
-    full=dict(num_tasks=5, classes_per_task=2, buffer_size=50, epochs=30, first_epochs=30, batch_size=128,
-              lr=0.01, hidden=256, feat_dim=128, proj_dim=64, tau=0.5, kappa_student=0.2, kappa_teacher=0.01,
-              co2l_lambda=1.0, cila_kappas=[2.0, 4.0, 8.0], seeds=list(range(10)), probe_per_class=20,
-              probe_epochs=500, probe_lr=0.1, probe_batch_size=512, first_task_epochs=[1, 30, 100],
-              noise_std=0.3, crop_padding=1, posthoc_temperatures=[[0.2, 0.01], [0.2, 0.2], [0.5, 0.5]]),
-)
-
-register(
-    "part2_seq_cifar10",
-    smoke=dict(dataset="digits-rgb", image_size=12, width=4, proj_dim=32, buffer_sizes=[20, 50], epochs=3,
-               first_epochs=6, batch_size=64, lr=0.05, warmup_epochs=0, tau=0.5, kappa_student=0.2,
-               kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=4.0, seeds=[0], probe_epochs=100, probe_lr=0.1,
-               probe_batch_size=512, probe_augment=False, probe_per_class=10, amp=False, pool_eval_size=256,
-               ckpt_every=1),
-    full=dict(dataset="cifar10", image_size=32, width=64, proj_dim=128, buffer_sizes=[200, 500], epochs=100,
-              first_epochs=500, batch_size=512, lr=0.5, warmup_epochs=10, tau=0.5, kappa_student=0.2,
-              kappa_teacher=0.01, co2l_lambda=1.0, cila_kappa=4.0, seeds=[0], probe_epochs=100, probe_lr=1.0,
-              probe_batch_size=256, probe_augment=True, probe_per_class=50, amp=True, pool_eval_size=2048,
-              ckpt_every=5),
-)

@@ -33,6 +33,9 @@ from .. import seeds
 from .._checks import check_nonnegative, check_positive_int
 from ..data import TensorData
 from ..runtime import Checkpointer, TrainingInterrupted, cosine_lr, dry_run_cap, get_device, progress, training_step
+from .augment import CIFAR10_MEAN, CIFAR10_STD, crop_flip, normalise
+from .models import contrastive_mlp, contrastive_resnet18, kaiming_init
+from .probe import batched_outputs
 
 __all__ = [
     "MLP", "SmallCNN", "WideResNet", "ModularTransformer", "build_model", "MODELS",
@@ -150,12 +153,7 @@ class WideResNet(nn.Module):
         self.bn = nn.BatchNorm2d(in_planes)
         self.fc = nn.Linear(in_planes, num_classes)
         self.feature_dim = in_planes
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        kaiming_init(self)
         nn.init.zeros_(self.fc.bias)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -231,6 +229,8 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "wrn-28-2": lambda num_classes=10, **kw: WideResNet(28, 2, num_classes, **kw),
     "wrn-28-8": lambda num_classes=100, **kw: WideResNet(28, 8, num_classes, **kw),
     "transformer": ModularTransformer,
+    "contrastive-mlp": contrastive_mlp,
+    "contrastive-resnet18": contrastive_resnet18,
 }
 
 
@@ -374,34 +374,19 @@ def _epoch_generator(epoch: int, data_seed: int) -> torch.Generator:
 
 
 # --------------------------------------------------------------------------- transforms
-CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR_STD = (0.2471, 0.2435, 0.2616)
-
-
-def cifar_transform(augment: bool, mean: Sequence[float] = CIFAR_MEAN, std: Sequence[float] = CIFAR_STD):
+def cifar_transform(augment: bool, mean: Sequence[float] = CIFAR10_MEAN, std: Sequence[float] = CIFAR10_STD):
     """Batch transform for uint8 CIFAR tensors ``(n, 3, 32, 32)`` held on any device.
 
-    Scales to [0, 1], then (``augment=True``) a random 32x32 crop of the 4-pixel
-    reflection-padded image and a random horizontal flip, drawn from the epoch's
-    generator (so augmentation is reproduced after a resume), then normalises.
-    Returns ``transform(x, generator)``.
+    Scales to [0, 1], then (``augment=True``) :func:`mylib.nn.augment.crop_flip` (a random 32x32 crop of the
+    4-pixel reflection-padded image and a random horizontal flip, drawn from the epoch's generator, so
+    augmentation is reproduced after a resume), then normalises. Returns ``transform(x, generator)``.
     """
 
     def transform(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         x = x.float().div_(255.0)
         if augment:
-            n, _, h, w = x.shape
-            off = torch.randint(0, 9, (2, n), generator=generator).to(x.device)
-            flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
-            xp = F.pad(x, (4, 4, 4, 4), mode="reflect")
-            rows = off[0][:, None] + torch.arange(h, device=x.device)
-            cols = off[1][:, None] + torch.arange(w, device=x.device)
-            cols = torch.where(flip[:, None], cols.flip(1), cols)
-            idx_n = torch.arange(n, device=x.device)[:, None, None]
-            x = xp.permute(0, 2, 3, 1)[idx_n, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
-        m = torch.tensor(mean, device=x.device).view(1, -1, 1, 1)
-        s = torch.tensor(std, device=x.device).view(1, -1, 1, 1)
-        return ((x - m) / s).contiguous()
+            x = crop_flip(x, 4, 0.5, generator, padding_mode="reflect")
+        return normalise(x, mean, std).contiguous()
 
     return transform
 
@@ -428,28 +413,20 @@ def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
     return int((logits.argmax(1) == y).sum()) / int(y.shape[0])
 
 
-@torch.no_grad()
 def collect_outputs(model: nn.Module, data: TensorData, batch_size: int = 1024,
                     transform: Callable | None = None, device: torch.device | None = None,
                     amp: bool = False, channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features and logits of every sample of ``data`` in eval mode (float32, on ``device``)."""
+    """Features and logits of every sample of ``data`` in eval mode (float32, on ``device``;
+    :func:`mylib.nn.batched_outputs`)."""
     device = device or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    feats, logits = [], []
-    for i in range(0, len(data), batch_size):
-        x = data.x[i:i + batch_size].to(device, non_blocking=True)
-        if transform is not None:
-            x = transform(x, None)
-        if channels_last and x.ndim == 4 and device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
-            z = model.features(x)
-            out = model.fc(z)
-        feats.append(z.float())
-        logits.append(out.float())
-    model.train(was_training)
-    return torch.cat(feats), torch.cat(logits)
+
+    def fn(m, x):
+        z = m.features(x)
+        return z, m.fc(z)
+
+    feats, logits = batched_outputs(model, data.x, fn, None if transform is None else (lambda x: transform(x, None)),
+                                    device, batch_size, amp, channels_last)
+    return feats, logits
 
 
 def evaluate(model: nn.Module, data: TensorData, batch_size: int = 1024, transform: Callable | None = None,
