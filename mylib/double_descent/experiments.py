@@ -9,7 +9,7 @@ import torch
 
 from .._checks import as_tensor, check_finite_array, check_nonnegative, check_positive_int, is_torch
 from .. import seeds
-from ..runtime import get_device
+from ..runtime import dry_run_cap, get_device
 from ..stats import describe
 from .readouts import HeadTask
 from .sources import _DTYPE
@@ -138,7 +138,7 @@ def simulate_head_risks(task: HeadTask, n: int, reps: int, ridge: float = 0.0, s
     if not isinstance(task, HeadTask):
         raise ValueError(f"task must be a HeadTask, got {type(task).__name__}")
     n = check_positive_int(n, "n")
-    reps = check_positive_int(reps, "reps")
+    reps = dry_run_cap(check_positive_int(reps, "reps"), 4)  # a dry run of the full profile: 4 training sets
     ridge = check_nonnegative(ridge, "ridge")
     seed = check_positive_int(seed, "seed", 0)
     dev = get_device() if device is None else torch.device(device)

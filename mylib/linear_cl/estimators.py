@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import stats
 from .._checks import check_positive_int
-from ..runtime import progress
+from ..runtime import dry_run_cap, progress
 from ._common import _arr, _design_list, _e0, _lams, _psd_solve, _real_scalar, _rng
 from .tasks import TaskSequence, _gaussian_designs
 
@@ -535,7 +535,7 @@ def monte_carlo(tasks: TaskSequence, methods: Mapping[str, Any], sigma2: float, 
     if not isinstance(tasks, TaskSequence):
         raise ValueError("tasks must be a TaskSequence")
     s2 = _real_scalar(sigma2, "sigma2")
-    reps = check_positive_int(reps, "reps")
+    reps = dry_run_cap(check_positive_int(reps, "reps"), 4)  # a dry run of the full profile: 4 repetitions
     gen = _rng(rng)
     redraw = (tasks.design == "random") if redraw_design is None else bool(redraw_design)
     T, p = tasks.T, tasks.p

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import profiles, seeds, stats
 from .._checks import check_positive_int
+from ..runtime import dry_run_cap
 from ._common import _real_scalar
 from .estimators import mc_summary, memory_floats, memory_xis
 from .tasks import TaskSequence, covariate_shift_tasks, isotropic_tasks
@@ -148,7 +149,7 @@ def draw_study(cfg: Any, sigma2: float, shift: bool, draws: int, seed: int = 0,
     ValueError
         ``draws < 1`` or an unknown method.
     """
-    draws = check_positive_int(draws, "draws")
+    draws = dry_run_cap(check_positive_int(draws, "draws"), 3)  # a dry run of the full profile: 3 draws
     out = {name: [] for name in methods}
     for d in range(draws):
         tasks = paper_tasks(cfg, shift, "fixed", seeds.numpy_rng("part3-task-draw", int(seed), d))
