@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from .. import profiles, seeds
 from .._checks import as_tensor, check_nonnegative, check_positive_int, check_seed
 from ..data import TensorData, load_digits_split
+from ..runtime import dry_run_cap
 from .collapse import _labels, center_rows, centered_class_means, collapse_deviations, nc_metrics, nc_mir
 from .matrix_info import information_summary
 
@@ -148,8 +149,8 @@ def train_ufm(C: int, n_per_class: int, d: int, steps: int, lr: float = 1.0, wei
     d = check_positive_int(d, "d")
     if d < C - 1:
         raise ValueError(f"d must be >= C - 1 = {C - 1} for a simplex ETF, got d = {d}")
-    steps = check_positive_int(steps, "steps")
     eval_every = check_positive_int(eval_every, "eval_every")
+    steps = dry_run_cap(check_positive_int(steps, "steps"), 2 * eval_every)  # a dry run: two evaluations
     lr = check_nonnegative(lr, "lr")
     weight_decay = check_nonnegative(weight_decay, "weight_decay")
     if lr == 0 or weight_decay == 0:
