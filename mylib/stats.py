@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["mean_se", "mc_agreement", "paired_difference", "describe"]
+__all__ = ["mean_se", "mc_agreement", "paired_difference", "paired_verdict", "describe"]
 
 
 def _array(x: Any, name: str) -> np.ndarray:
@@ -137,6 +137,47 @@ def paired_difference(a: Any, b: Any) -> dict[str, float]:
     mean, se = mean_se(d)
     return {"mean": float(mean), "se": float(se), "sd": float(d.std(ddof=1)), "n": int(d.size),
             "z": float(mean / se) if se > 0 else float("nan")}
+
+
+def paired_verdict(d: Any, threshold: float = 2.0) -> str:
+    """Say how method A compares with method B from their paired differences ``d = a - b``, naming a direction only
+    where it exceeds the noise.
+
+    With :math:`\bar d` and :math:`\mathrm{SE} = s_d/\sqrt n` (:func:`paired_difference`): ``"above"`` if
+    :math:`\bar d > \mathrm{threshold}\cdot\mathrm{SE}`, ``"below"`` if :math:`\bar d < -\mathrm{threshold}\cdot
+    \mathrm{SE}`, ``"the same runs as"`` if every difference is exactly 0, and otherwise ``"within 2 SE of"`` (the
+    threshold printed). A sign inside the noise is not reported, so the sentence does not flip with the last bits of
+    another CPU's kernels.
+
+    Parameters
+    ----------
+    d : array_like
+        Paired differences (flattened), at least 2, no NaN.
+    threshold : float
+        Number of standard errors a mean difference must exceed, positive.
+
+    Returns
+    -------
+    str
+        One of ``"above"``, ``"below"``, ``"the same runs as"``, ``"within <threshold> SE of"``, to be followed by the
+        name of method B.
+
+    Raises
+    ------
+    ValueError
+        If ``d`` has fewer than 2 values or holds NaN, or ``threshold`` is not a positive finite number.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < np.inf:
+        raise ValueError(f"threshold must be a positive finite number, got {threshold!r}")
+    r = _array(d, "d").ravel()
+    if np.all(r == 0):
+        if r.size < 2:
+            raise ValueError(f"d needs at least 2 paired differences, got {r.size}")
+        return "the same runs as"
+    p = paired_difference(r, np.zeros_like(r))
+    if abs(p["mean"]) > threshold * p["se"]:
+        return "above" if p["mean"] > 0 else "below"
+    return f"within {threshold:g} SE of"
 
 
 def describe(x: Any) -> dict[str, float]:

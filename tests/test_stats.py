@@ -123,3 +123,24 @@ def test_describe_values():
 def test_describe_bad_input_names_x(x):
     with pytest.raises(ValueError, match="x"):
         stats.describe(x)
+
+
+def test_paired_verdict_names_a_direction_only_beyond_the_noise():
+    assert stats.paired_verdict([1.0, 1.2, 0.9, 1.1]) == "above"  # mean 1.05, SE 0.065
+    assert stats.paired_verdict([-1.0, -1.2, -0.9, -1.1]) == "below"
+    assert stats.paired_verdict(np.zeros(5)) == "the same runs as"
+    # mean 0.25, SE 0.48: a positive sign inside the noise is not a direction
+    assert stats.paired_verdict([1.0, -0.5, 1.5, -1.0]) == "within 2 SE of"
+    # the threshold matters: mean 0.5, SE 0.23 (z = 2.17) passes at 2 SE, not at 3
+    d = [0.1, 0.9, 0.1, 0.9]
+    p = stats.paired_difference(d, np.zeros(4))
+    assert 2 < p["z"] < 3
+    assert stats.paired_verdict(d) == "above" and stats.paired_verdict(d, threshold=3) == "within 3 SE of"
+
+
+@pytest.mark.parametrize("d, kw, match", [([1.0], {}, "at least 2"), ([0.0], {}, "at least 2"),
+                                          ([1.0, np.nan], {}, "d contains NaN"), ([1.0, 2.0], {"threshold": 0}, "threshold"),
+                                          ([1.0, 2.0], {"threshold": np.inf}, "threshold")])
+def test_paired_verdict_bad_input(d, kw, match):
+    with pytest.raises(ValueError, match=match):
+        stats.paired_verdict(d, **kw)
