@@ -17,7 +17,9 @@ import torch
 
 from ._checks import check_seed
 
-__all__ = ["load_digits_split", "load_cifar", "TensorData", "read_cifar", "write_fake_cifar", "DATA_ENV"]
+__all__ = ["load_digits_split", "load_cifar", "TensorData", "read_cifar", "write_fake_cifar", "DATA_ENV",
+           "read_mnist", "write_fake_mnist", "load_mnist_tensors", "modular_addition_split", "load_cifar_tensors",
+           "load_tiny_imagenet_tensors", "rotated_copies", "rotated_digits"]
 
 #: Environment variable naming the data folder (replaces the ``root`` argument of the CIFAR loaders).
 DATA_ENV = "MYLIB_DATA"
@@ -106,9 +108,6 @@ def load_cifar(name: str = "cifar10", root: str | Path = "data", train: bool = T
 
 
 # --------------------------------------------------------------------------- Part I experiments
-__all__ += ["modular_addition_split", "load_cifar_tensors"]
-
-
 def modular_addition_split(p: int, train_fraction: float = 0.3, seed: int = 0
                            ) -> tuple[TensorData, TensorData]:
     """All ``p**2`` equations ``a + b = c (mod p)`` as tokens ``(a, b, p)`` with label ``c``, split at random.
@@ -382,6 +381,13 @@ def rotated_digits(angles: "list[float] | np.ndarray", split_seed: int = 0) -> t
     """The digits of :func:`load_digits_split` ``(image=True)`` rotated by each angle (:func:`rotated_copies`): the
     domain-incremental smoke stand-in for R-MNIST (Co2L: 20 rotations of MNIST, uniform in [0, 180) degrees).
 
+    Parameters
+    ----------
+    angles : sequence of float
+        Rotations in degrees, one domain each.
+    split_seed : int
+        Seed of the train/test split of the digits.
+
     Returns
     -------
     train, test : TensorData
@@ -397,20 +403,141 @@ def rotated_digits(angles: "list[float] | np.ndarray", split_seed: int = 0) -> t
     return rtr, rte, dtr, dte
 
 
+#: IDX file names of MNIST (as torchvision extracts them into ``<root>/MNIST/raw``): images, labels per split.
+_MNIST_FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+                False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+
+
+def _mnist_folder(root: str | Path) -> Path:
+    return Path(root) / "MNIST" / "raw"
+
+
+def read_mnist(root: str | Path, train: bool = True) -> TensorData:
+    """Read MNIST from its IDX files under ``root/MNIST/raw`` (the layout torchvision extracts; no torchvision needed).
+
+    An IDX file is a big-endian header (magic number ``0x00000803`` for images, ``0x00000801`` for labels, then the
+    dimensions) followed by the uint8 values.
+
+    Parameters
+    ----------
+    root : str or Path
+        Data folder holding ``MNIST/raw``.
+    train : bool
+        The 60 000 training images (``train-*``) or the 10 000 test images (``t10k-*``).
+
+    Returns
+    -------
+    TensorData
+        ``x`` float32 ``(n, 1, h, w)`` in [0, 1], ``y`` int64 labels in [0, 10), in file order (identical to
+        ``torchvision.datasets.MNIST(...).data / 255`` and ``.targets``).
+
+    Raises
+    ------
+    FileNotFoundError
+        When a file is missing.
+    ValueError
+        For a file that is not an MNIST IDX file of the expected kind, or images and labels of different lengths
+        (the message names the file).
+    """
+    folder = _mnist_folder(root)
+    arrays = []
+    for fname, magic, ndim in zip(_MNIST_FILES[bool(train)], (2051, 2049), (3, 1)):
+        path = folder / fname
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: download MNIST (load_mnist_tensors(download=True)) "
+                                    "or write a stand-in with mylib.data.write_fake_mnist")
+        raw = path.read_bytes()
+        head = 4 * (1 + ndim)
+        if len(raw) < head or int.from_bytes(raw[:4], "big") != magic:
+            raise ValueError(f"{path} is not an MNIST IDX file (magic number {magic} expected)")
+        dims = [int.from_bytes(raw[4 * (i + 1):4 * (i + 2)], "big") for i in range(ndim)]
+        if len(raw) - head != int(np.prod(dims)):
+            raise ValueError(f"{path}: header says {dims} values, the file holds {len(raw) - head} bytes")
+        arrays.append(np.frombuffer(raw, dtype=np.uint8, offset=head).reshape(dims))
+    images, labels = arrays
+    if len(images) != len(labels) or (labels.size and labels.max() > 9):
+        raise ValueError(f"{folder}: {len(images)} images and {len(labels)} labels, labels must lie in [0, 10)")
+    x = torch.from_numpy(images.astype(np.float32) / np.float32(255.0)).unsqueeze(1)
+    return TensorData(x, torch.from_numpy(labels.astype(np.int64)))
+
+
+def write_fake_mnist(root: str | Path, n_train: int = 100, n_test: int = 20, seed: int = 0) -> Path:
+    """Write a stand-in for MNIST under ``root/MNIST/raw``: the IDX format, file names, 28 × 28 uint8 images and ten
+    balanced classes, with random pixels (for dry runs and tests; it teaches nothing).
+
+    Parameters
+    ----------
+    root : str or Path
+        Data folder; ``root/MNIST/raw`` is created.
+    n_train, n_test : int
+        Number of training and test images, each at least 10 (every class present).
+    seed : int
+        Seed of the pixels and the label order.
+
+    Returns
+    -------
+    Path
+        The folder written (``root/MNIST/raw``).
+
+    Raises
+    ------
+    ValueError
+        For a bad seed or sizes below 10.
+    """
+    from ._checks import check_positive_int
+
+    seed = check_seed(seed)
+    n_train, n_test = check_positive_int(n_train, "n_train"), check_positive_int(n_test, "n_test")
+    if n_train < 10 or n_test < 10:
+        raise ValueError(f"MNIST needs n_train >= 10 and n_test >= 10 (every class present), got {n_train}, {n_test}")
+    rng = np.random.default_rng([seed, 10])
+    folder = _mnist_folder(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    for train, n in ((True, n_train), (False, n_test)):
+        img_name, lab_name = _MNIST_FILES[train]
+        labels = rng.permutation(np.arange(n) % 10).astype(np.uint8)
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        header = b"".join(int(v).to_bytes(4, "big") for v in (2051, n, 28, 28))
+        (folder / img_name).write_bytes(header + images.tobytes())
+        (folder / lab_name).write_bytes(b"".join(int(v).to_bytes(4, "big") for v in (2049, n)) + labels.tobytes())
+    return folder
+
+
 def load_mnist_tensors(root: str | Path = "data", download: bool = True) -> tuple[TensorData, TensorData]:
-    """MNIST train and test as float tensors ``(n, 1, 28, 28)`` in [0, 1] (full profile; needs torchvision).
+    """MNIST train and test as float tensors ``(n, 1, 28, 28)`` in [0, 1] (full profile of R-MNIST).
+
+    The IDX files are read by :func:`read_mnist` (no torchvision); when they are missing and ``download`` is true
+    they are first downloaded through torchvision. ``$MYLIB_DATA``, when set, replaces ``root``.
+
+    Parameters
+    ----------
+    root : str or Path
+        Data folder holding (or receiving) ``MNIST/raw``.
+    download : bool
+        Download through torchvision when files are missing.
+
+    Returns
+    -------
+    train, test : TensorData
+        As returned by :func:`read_mnist`.
 
     Raises
     ------
     ImportError
-        When torchvision is not installed.
+        When files are missing, ``download`` is true and torchvision is not installed.
+    FileNotFoundError
+        When files are missing and ``download`` is false.
+    ValueError
+        For a corrupt file (named).
     """
-    try:
-        import torchvision
-    except ImportError as err:  # pragma: no cover - exercised only without torchvision
-        raise ImportError("MNIST needs torchvision (`pip install torchvision`) and internet access") from err
-    out = []
-    for train in (True, False):
-        ds = torchvision.datasets.MNIST(root=str(root), train=train, download=download)
-        out.append(TensorData(ds.data.float().div(255.0).unsqueeze(1), ds.targets.long()))
-    return out[0], out[1]
+    root = Path(os.environ.get(DATA_ENV) or root)
+    missing = [f for t in (True, False) for f in _MNIST_FILES[t] if not (_mnist_folder(root) / f).exists()]
+    if missing and download:
+        try:
+            import torchvision
+        except ImportError as err:  # pragma: no cover - exercised only without torchvision
+            raise ImportError("MNIST needs torchvision (`pip install torchvision`) and internet access to download "
+                              f"{missing} into {_mnist_folder(root)}") from err
+        for train in (True, False):
+            torchvision.datasets.MNIST(root=str(root), train=train, download=True)
+    return read_mnist(root, train=True), read_mnist(root, train=False)

@@ -15,7 +15,8 @@ code version), so after a kill or a Colab disconnect the same command resumes th
 training stopped and ends with the same numbers. The full profile is refused on a machine without CUDA unless
 ``--force`` is given. ``--dry-run`` runs every notebook with the full profile's configuration on the CPU, each
 training capped at a few steps and each evaluation at a few batches (:func:`mylib.runtime.dry_run_cap`), CIFAR
-replaced by locally written files of the same format (:func:`mylib.data.write_fake_cifar`), into
+replaced by locally written files of the same format (:func:`mylib.data.write_fake_cifar`,
+:func:`mylib.data.write_fake_mnist`), into
 ``results/<profile>-dryrun/``.
 """
 from __future__ import annotations
@@ -231,13 +232,15 @@ def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequ
     dest.mkdir(parents=True, exist_ok=True)
     env = {k: os.environ.get(k) or v for k, v in KERNEL_PINS.items()}
     if dry_run:
-        from .data import write_fake_cifar
+        from .data import write_fake_cifar, write_fake_mnist
 
         data = dest / "data"
         for name, n_train, n_test in (("cifar10", 100, 20), ("cifar100", 100, 100)):  # every class present
             folder = data / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python")
             if not folder.exists():
                 write_fake_cifar(data, name, n_train=n_train, n_test=n_test)
+        if not (data / "MNIST" / "raw").exists():
+            write_fake_mnist(data, n_train=100, n_test=20)
         env.update({DRYRUN_ENV: "1", ALLOW_CPU_ENV: "1", "MYLIB_DATA": str(data.resolve())})
     elif force:
         env[ALLOW_CPU_ENV] = "1"

@@ -87,3 +87,33 @@ def test_negative_and_non_integer_seeds_are_refused_by_the_splits():
             data.modular_addition_split(7, seed=bad)
     with pytest.raises(ValueError, match="seed"):
         data.load_digits_split(seed=2**32)
+
+
+def test_fake_mnist_round_trip_and_loader(tmp_path, monkeypatch):
+    folder = data.write_fake_mnist(tmp_path, n_train=30, n_test=10, seed=2)
+    assert folder == tmp_path / "MNIST" / "raw"
+    tr, te = data.read_mnist(tmp_path, train=True), data.read_mnist(tmp_path, train=False)
+    assert tuple(tr.x.shape) == (30, 1, 28, 28) and tuple(te.x.shape) == (10, 1, 28, 28)
+    assert tr.x.dtype == torch.float32 and 0.0 <= float(tr.x.min()) and float(tr.x.max()) <= 1.0
+    assert sorted(np.bincount(tr.y.numpy()).tolist()) == [3] * 10 and sorted(te.y.tolist()) == list(range(10))
+    raw = (folder / "train-images-idx3-ubyte").read_bytes()
+    assert torch.equal(tr.x[0, 0], torch.from_numpy(np.frombuffer(raw[16:16 + 784], np.uint8).reshape(28, 28)
+                                                   .astype(np.float32) / 255))
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
+    tr2, te2 = data.load_mnist_tensors(root=tmp_path / "elsewhere", download=False)
+    assert torch.equal(tr2.x, tr.x) and torch.equal(te2.y, te.y)
+
+
+def test_mnist_reader_names_bad_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="t10k-images-idx3-ubyte"):
+        data.read_mnist(tmp_path, train=False)
+    folder = data.write_fake_mnist(tmp_path, n_train=10, n_test=10)
+    labels = folder / "train-labels-idx1-ubyte"
+    labels.write_bytes(labels.read_bytes()[:-1])  # truncated
+    with pytest.raises(ValueError, match="train-labels-idx1-ubyte"):
+        data.read_mnist(tmp_path)
+    (folder / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x01" + bytes(12))  # labels magic on images
+    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte"):
+        data.read_mnist(tmp_path, train=False)
+    with pytest.raises(ValueError, match="n_train"):
+        data.write_fake_mnist(tmp_path, n_train=5)
