@@ -148,14 +148,14 @@ THREADS := $(if $(and $(filter full,$(PROFILE)),$(if $(DRYRUN),,1)),env -u OMP_N
 experiments: $(STAMP)
 	MYLIB_PROGRESS=1 $(THREADS) $(BIN)/python -m mylib.experiments --profile $(PROFILE) --seeds $(SEEDS) \
 	  $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force) $(if $(RERUN),--rerun) \
-	  $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(DRYRUN),--dry-run)
+	  $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(DRYRUN),--dry-run --jobs $(JOBS))
 
-# The dry run of the full profile (part of `make test`): every notebook, one at a time on $(JOBS) threads, with the
+# The dry run of the full profile (part of `make test`): every notebook, $(JOBS) at a time (one thread each), with the
 # full configuration (trainings capped at a few steps), then a check of every record in results/full-dryrun/.
 # Notebooks listed in tests/dryrun_pending.txt (not yet dry-run ready) are skipped.
 DRYRUN_PENDING := $(shell sed -n 's/^\([a-z0-9_]*\):.*/\1/p' tests/dryrun_pending.txt 2>/dev/null)
 dryrun: $(STAMP)
-	-OMP_NUM_THREADS=$(JOBS) MKL_NUM_THREADS=$(JOBS) $(BIN)/python -m mylib.experiments --profile full --dry-run \
+	-$(BIN)/python -m mylib.experiments --profile full --dry-run --jobs $(JOBS) \
 	  --rerun --timeout $(CELL_TIMEOUT) $(if $(ONLY),--only $(ONLY)) $(if $(DRYRUN_PENDING),--exclude $(DRYRUN_PENDING))
 	MYLIB_DRYRUN_DIR=$(CURDIR)/results/full-dryrun $(BIN)/python -m pytest -q tests/test_dryrun.py
 

@@ -174,7 +174,7 @@ def _extract_figures(nb, prefix: str, folder: Path) -> list[str]:
 def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequence[int] = (0,),
                     out: str | os.PathLike = "results", force: bool = False, rerun: bool = False,
                     notebooks_dir: str | os.PathLike | None = None, timeout: int | None = None,
-                    dry_run: bool = False, exclude: Sequence[str] = ()) -> list[dict]:
+                    dry_run: bool = False, exclude: Sequence[str] = (), jobs: int = 1) -> list[dict]:
     """Execute notebooks at ``profile`` for each seed, skipping runs that already have a record of the same code.
 
     Parameters
@@ -197,6 +197,9 @@ def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequ
         The profile's configuration with every training capped at a few steps and every evaluation at a few
         batches, CIFAR replaced by generated files of the same format; allowed without CUDA; records say
         ``dry_run: true``.
+    jobs : int
+        Number of runs executed at once, each in its own process (``python -m mylib.experiments`` for one notebook
+        and seed, with ``max(1, cores // jobs)`` threads). 1 (default) runs them one after the other in this process.
 
     Returns
     -------
@@ -207,8 +210,8 @@ def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequ
     Raises
     ------
     ValueError
-        For an unknown profile, an unmatched ``only`` filter, a bad timeout, or the full profile without CUDA
-        (unless ``force`` or ``dry_run``).
+        For an unknown profile, an unmatched ``only`` filter, a bad timeout or ``jobs``, or the full profile without
+        CUDA (unless ``force`` or ``dry_run``).
     """
     import nbformat
     import papermill
@@ -221,6 +224,8 @@ def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequ
     timeout = DEFAULT_TIMEOUT_S[profile] if timeout is None else timeout
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     if profile == "full" and not torch.cuda.is_available() and not (force or dry_run):
         raise ValueError("the full profile runs the papers' experiments and needs a CUDA GPU, which this machine "
                          "does not have (torch.cuda.is_available() is False). Use --profile smoke here, run on "
@@ -246,6 +251,11 @@ def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequ
         env[ALLOW_CPU_ENV] = "1"
     commit = _git_commit()
     records = []
+    if jobs > 1 and len(books) * len(seeds) > 1:
+        flags = dict(profile=profile, out=out, force=force, rerun=rerun, notebooks_dir=notebooks_dir,
+                     timeout=timeout, dry_run=dry_run)
+        return _run_in_processes([(b, s) for b in books for s in seeds], dest, jobs, flags,
+                                 [p.stem for p in list_notebooks(None, books[0].parent)])
 
     for nb_path in progress(books, desc=f"notebooks ({profile}{', dry run' if dry_run else ''})", unit="nb"):
         version = code_version_for(nb_path)
@@ -305,6 +315,50 @@ def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequ
                   flush=True)
             records.append(rec)
     return records
+
+
+def _run_in_processes(runs: list[tuple[Path, int]], dest: Path, jobs: int, flags: dict[str, Any],
+                      names: list[str]) -> list[dict]:
+    """Execute each (notebook, seed) as ``python -m mylib.experiments`` for that run alone, ``jobs`` at a time.
+
+    Each child makes the same skip/resume decision as a serial run would and writes the same record; its output is
+    printed when it ends. A child that dies without a record gets a "failed" record naming its exit status.
+    """
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
+
+    def one(run: tuple[Path, int]) -> dict:
+        nb_path, seed = run
+        cmd = [sys.executable, "-m", "mylib.experiments", "--profile", flags["profile"], "--only", nb_path.stem,
+               "--exclude", *[n for n in names if n != nb_path.stem and n.startswith(nb_path.stem)],
+               "--seeds", str(seed), "--out", str(flags["out"]), "--jobs", "1"]
+        cmd += ["--timeout", str(flags["timeout"])] if flags["timeout"] else []
+        cmd += [f"--{k.replace('_', '-')}" for k in ("force", "rerun", "dry_run") if flags[k]]
+        if flags["notebooks_dir"]:
+            cmd += ["--notebooks-dir", str(flags["notebooks_dir"])]
+        proc = subprocess.run(cmd, env=env, cwd=str(ROOT), capture_output=True, text=True)
+        lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "Kernel is running over TCP" not in ln]
+        print("\n".join(ln for ln in lines if not ln.endswith(f"records in {dest}")), flush=True)
+        path = dest / f"{nb_path.stem}-seed{seed}.json"
+        try:
+            return read_json(path)
+        except (OSError, ValueError) as exc:
+            return {"notebook": nb_path.stem, "seed": int(seed), "status": "failed",
+                    "error": f"exit status {proc.returncode}, no readable record ({exc})"}
+
+    def last_wall(run: tuple[Path, int]) -> float:  # longest first (unknown first): the pool ends sooner
+        try:
+            return float(read_json(dest / f"{run[0].stem}-seed{run[1]}.json").get("wall_time_s", 0.0))
+        except (OSError, ValueError, TypeError, AttributeError):
+            return float("inf")
+
+    order = sorted(range(len(runs)), key=lambda i: -last_wall(runs[i]))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        done = dict(zip(order, pool.map(one, [runs[i] for i in order])))
+    return [done[i] for i in range(len(runs))]
 
 
 def load_records(folder: str | os.PathLike) -> list[dict]:
@@ -399,10 +453,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the profile's configuration on any device, trainings capped at a few steps and "
                              "evaluations at a few batches, CIFAR generated locally; into <out>/<profile>-dryrun")
     parser.add_argument("--exclude", nargs="*", default=[], help="notebook names not to run")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once, each in its own process (default 1)")
+    parser.add_argument("--notebooks-dir", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         recs = run_experiments(args.profile, args.only, args.seeds, args.out, args.force, args.rerun,
-                               timeout=args.timeout, dry_run=args.dry_run, exclude=args.exclude)
+                               notebooks_dir=args.notebooks_dir, timeout=args.timeout, dry_run=args.dry_run,
+                               exclude=args.exclude, jobs=args.jobs)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

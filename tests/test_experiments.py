@@ -166,3 +166,14 @@ def test_failed_notebook_error_keeps_its_cause():
 
 def test_exclude_skips_named_notebooks(toy_notebooks, tmp_path):
     assert experiments.run_experiments("smoke", notebooks_dir=toy_notebooks, out=tmp_path, exclude=["toy_run"]) == []
+
+
+def test_parallel_jobs_give_the_serial_records(toy_notebooks, tmp_path):
+    serial = experiments.run_experiments("smoke", notebooks_dir=toy_notebooks, out=tmp_path / "a", seeds=[0, 1])
+    par = experiments.run_experiments("smoke", notebooks_dir=toy_notebooks, out=tmp_path / "b", seeds=[0, 1], jobs=2)
+    assert [r["status"] for r in par] == ["ok", "ok"] and [r["seed"] for r in par] == [0, 1]
+    assert [r["numbers"] for r in par] == [r["numbers"] for r in serial]
+    assert par[0]["numbers"] != par[1]["numbers"]  # the seeds reached their own runs
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="jobs"):
+            experiments.run_experiments("smoke", notebooks_dir=toy_notebooks, out=tmp_path / "c", jobs=bad)
