@@ -36,14 +36,14 @@ import torch.nn.functional as F
 from ..seeds import numpy_rng, torch_generator
 from .._checks import check_finite_array, check_nonnegative, check_positive_int
 from ..data import TensorData, load_cifar_tensors, load_digits_split
-from ..nn.augment import CIFAR10_MEAN, CIFAR10_STD_CO2L
+from ..nn.augment import _CHECKED, CIFAR10_MEAN, CIFAR10_STD_CO2L, Augment
 from ..nn.models import ContrastiveNet
 from ..nn.probe import embed, linear_probe
 from ..profiles import register
 from ..runtime import Checkpointer, TrainingInterrupted, cosine_lr, dry_run_cap, get_device, progress
 from .co2l import co2l_terms
-from .losses import (_CHECKED, Augment, ClassBalancedBuffer, _supcon_core, _ird_core, bound_terms, cila_lambdas,
-                     continual_bound, descent_check)
+from .losses import (ClassBalancedBuffer, _supcon_core, _ird_core, bound_terms, cila_lambdas, continual_bound,
+                     descent_check)
 
 __all__ = [
     "ContinualConfig", "ContinualResult", "TaskCache", "run_continual", "evaluate_run", "run_grid",
