@@ -239,7 +239,7 @@ def code_version() -> str:
     """The version of the code a run uses, for run records and checkpoint folder names.
 
     ``$MYLIB_CODE_VERSION`` when set (the experiment runner sets it to a hash of ``mylib`` and the notebook);
-    otherwise ``"lib-<hash>"`` of the library's sources (:func:`library_hash`), which changes with any edit, committed
+    otherwise ``"lib-<hash>"`` of the library's sources (``library_hash()``), which changes with any edit, committed
     or not. A checkpoint folder of other code is never resumed because its name differs.
 
     Returns
