@@ -138,8 +138,12 @@ def cifar10_tensors(root: str = "data", download: bool = True) -> tuple[TensorDa
 
     Raises
     ------
-    ValueError, FileNotFoundError, ImportError
-        As :func:`mylib.data.load_cifar_tensors` (corrupt or missing files, no torchvision for a download).
+    ValueError
+        For a corrupt batch file (named), as :func:`mylib.data.load_cifar_tensors`.
+    FileNotFoundError
+        When the files are missing and ``download`` is false.
+    ImportError
+        When a download needs torchvision and it is not installed.
     """
     return load_cifar_tensors("cifar10", root=root, download=download)
 
