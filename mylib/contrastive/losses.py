@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import (as_tensor, check_finite_array, check_labels, check_nonnegative, check_not_complex,
-                       check_positive_int, check_positive_real, check_unit_interval, is_torch, to_output)
+                       check_positive_int, check_positive_real, is_torch, to_output)
 from .buffer import ClassBalancedBuffer, task_classes  # noqa: F401  (moved; kept importable from here)
 
 __all__ = [
