@@ -32,7 +32,20 @@ _CIFAR = {
 
 
 class TensorData:
-    """Features ``x`` (float32) and integer labels ``y`` held as tensors (on any device)."""
+    """Features ``x`` (float32) and integer labels ``y`` held as tensors (on any device).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Features, one row (or image) per sample.
+    y : torch.Tensor
+        Integer labels, one per sample; ``num_classes`` is ``max(y) + 1``.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` and ``y`` do not have the same length.
+    """
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor):
         if x.shape[0] != y.shape[0]:
@@ -57,6 +70,25 @@ def load_digits_split(test_fraction: float = 0.25, seed: int = 0, image: bool = 
     Pixels are scaled to [0, 1] and standardised with the training mean/std; pixels that are constant in the
     training split are set to 0 in both splits.
     ``image=True`` returns tensors of shape (n, 1, 8, 8) instead of (n, 64).
+
+    Parameters
+    ----------
+    test_fraction : float, default 0.25
+        Fraction of the images in the test split, in (0, 1).
+    seed : int, default 0
+        ``random_state`` of :func:`sklearn.model_selection.train_test_split`, in :math:`[0, 2^{32})`.
+    image : bool, default False
+        Return images ``(n, 1, 8, 8)`` instead of vectors ``(n, 64)``.
+
+    Returns
+    -------
+    train, test : TensorData
+        float32 features and int64 labels.
+
+    Raises
+    ------
+    ValueError
+        If ``test_fraction`` is not in (0, 1) or ``seed`` is not an integer in :math:`[0, 2^{32})`.
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -84,6 +116,20 @@ def load_digits_split(test_fraction: float = 0.25, seed: int = 0, image: bool = 
 
 def load_cifar(name: str = "cifar10", root: str | Path = "data", train: bool = True, download: bool = True):
     """Return CIFAR-10/100 as a torchvision dataset (full profile only).
+
+    Parameters
+    ----------
+    name : {"cifar10", "cifar100"}
+    root : str or path-like, default "data"
+        Download folder; ``$MYLIB_DATA``, when set, replaces it.
+    train : bool, default True
+        The training split (else the test split).
+    download : bool, default True
+        Download the archive when it is missing (needs internet).
+
+    Returns
+    -------
+    torchvision.datasets.CIFAR10 or torchvision.datasets.CIFAR100
 
     Raises
     ------
@@ -116,10 +162,25 @@ def modular_addition_split(p: int, train_fraction: float = 0.3, seed: int = 0
     (drawn with a numpy Generator seeded by ``seed``) is the training set, the rest the
     test set, as in the grokking experiments of Power et al. (2022).
 
+    Parameters
+    ----------
+    p : int
+        The modulus, at least 2 (the vocabulary has :math:`p + 1` tokens).
+    train_fraction : float, default 0.3
+        Fraction of the :math:`p^2` equations in the training set (rounded to a count).
+    seed : int, default 0
+        Non-negative; seeds :func:`numpy.random.default_rng` for the split.
+
+    Returns
+    -------
+    train, test : TensorData
+        ``x`` int64 tokens ``(n, 3)``, ``y`` int64 labels :math:`c = (a + b) \\bmod p`.
+
     Raises
     ------
     ValueError
-        If ``p < 2`` or ``train_fraction`` is not in (0, 1) or leaves a split empty.
+        If ``p < 2``, ``seed`` is negative or not an integer, or ``train_fraction`` is not in (0, 1) or leaves a split
+        empty.
     """
     from ._checks import check_positive_int
 
@@ -149,6 +210,19 @@ def load_cifar_tensors(name: str = "cifar10", root: str | Path = "data", downloa
     ``download`` is true they are first downloaded through torchvision (see :func:`load_cifar` for the error raised
     without it). ``$MYLIB_DATA``, when set, replaces ``root``.
 
+    Parameters
+    ----------
+    name : {"cifar10", "cifar100"}
+    root : str or path-like, default "data"
+        The folder holding ``cifar-10-batches-py`` or ``cifar-100-python``.
+    download : bool, default True
+        Download missing batch files through torchvision.
+
+    Returns
+    -------
+    train, test : TensorData
+        As :func:`read_cifar` (50 000 and 10 000 images for the real datasets).
+
     Raises
     ------
     ValueError
@@ -169,6 +243,14 @@ def load_cifar_tensors(name: str = "cifar10", root: str | Path = "data", downloa
 
 def read_cifar(name: str, root: str | Path, train: bool = True) -> TensorData:
     """Read CIFAR-10/100 from the official python-pickle batches under ``root`` (as extracted from the archives).
+
+    Parameters
+    ----------
+    name : {"cifar10", "cifar100"}
+    root : str or path-like
+        The folder holding ``cifar-10-batches-py`` or ``cifar-100-python``.
+    train : bool, default True
+        The five (CIFAR-100: one) training batches, else the test batch.
 
     Returns
     -------
@@ -212,6 +294,16 @@ def write_fake_cifar(root: str | Path, name: str = "cifar10", n_train: int = 200
     """Write a stand-in for CIFAR-10/100 under ``root``: the official python-pickle format, file names, image shape
     (3 × 32 × 32 uint8) and number of classes, with random pixels and balanced labels (for dry runs and tests; it
     teaches nothing).
+
+    Parameters
+    ----------
+    root : str or path-like
+        Where the dataset folder is created.
+    name : {"cifar10", "cifar100"}
+    n_train, n_test : int
+        Numbers of training and test images (split evenly over the training batch files).
+    seed : int, default 0
+        Non-negative; the pixels and label orders are drawn from ``numpy.random.default_rng([seed, classes])``.
 
     Returns
     -------

@@ -79,6 +79,18 @@ KERNEL_PINS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL
 def list_notebooks(only: Sequence[str] | None = None, root: Path | None = None) -> list[Path]:
     """The notebooks (paired ``.ipynb``) whose name starts with one of ``only`` (all when None).
 
+    Parameters
+    ----------
+    only : sequence of str, optional
+        Name prefixes (e.g. ``["part1", "part3_paper"]``); None or empty: every notebook.
+    root : path-like, optional
+        The notebook folder (default: the repository's ``notebooks/``).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The ``.ipynb`` files that have a paired ``.md``, sorted by name, each once, in the order of the prefixes.
+
     Raises
     ------
     ValueError
@@ -103,6 +115,17 @@ def code_version_for(notebook: str | os.PathLike) -> str:
 
     Records carry it (a record of other code is not reused), and the runner passes it to the notebook as
     ``$MYLIB_CODE_VERSION`` so checkpoint folders carry it too (a checkpoint of other code is never resumed).
+
+    Parameters
+    ----------
+    notebook : str or path-like
+        The notebook (``.ipynb`` or ``.md``; the ``.md`` beside it is hashed when it exists).
+
+    Returns
+    -------
+    str
+        The first 10 characters of the library hash (``mylib.runtime.library_hash()``), ``-``, the first 6 hex
+        digits of the notebook's SHA-1.
     """
     import nbformat
 
@@ -362,7 +385,21 @@ def _run_in_processes(runs: list[tuple[Path, int]], dest: Path, jobs: int, flags
 
 
 def load_records(folder: str | os.PathLike) -> list[dict]:
-    """All run records (``*.json`` with a ``notebook`` field) under ``folder``, sorted by notebook and seed."""
+    """All run records (``*.json`` with a ``notebook`` field) under ``folder``, sorted by notebook and seed.
+
+    A corrupt file is skipped with a warning (one bad record does not hide the others); ``*.numbers.json`` files
+    are not records.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        E.g. ``results/full``.
+
+    Returns
+    -------
+    list of dict
+        The records.
+    """
     recs = []
     for p in sorted(Path(folder).glob("*.json")):
         if p.name.endswith(".numbers.json"):
@@ -390,6 +427,11 @@ def _mean_sd(values: list[float]) -> str:
 
 def results_tables(results_root: str | os.PathLike = "results"):
     """Tables for the results page, built from the run records under ``results_root/<profile>/``.
+
+    Parameters
+    ----------
+    results_root : str or path-like, default "results"
+        The folder holding ``full/`` and ``smoke/`` run records (:func:`load_records`); a missing one counts as empty.
 
     Returns
     -------
@@ -431,7 +473,17 @@ def results_tables(results_root: str | os.PathLike = "results"):
 
 
 def html_table(frame) -> "Any":
-    """A DataFrame as an HTML table for a page (deterministic markup: no random ids), missing values as "-"."""
+    """A DataFrame as an HTML table for a page (deterministic markup: no random ids), missing values as "-".
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Written without its index; floats with ``{:g}``.
+
+    Returns
+    -------
+    IPython.display.HTML
+    """
     from IPython.display import HTML
 
     return HTML(frame.to_html(index=False, na_rep="-", border=0, classes="dataframe results-table",
@@ -439,6 +491,20 @@ def html_table(frame) -> "Any":
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line ``python -m mylib.experiments``: run notebooks at a profile and write their run records.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``); ``--help`` lists them (``--profile``, ``--only``, ``--seeds``,
+        ``--out``, ``--force``, ``--rerun``, ``--timeout``, ``--dry-run``, ``--exclude``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 when every run succeeded, 1 when a run failed, 2 for invalid arguments (the
+        ``ValueError`` of :func:`run_experiments`, printed to stderr).
+    """
     parser = argparse.ArgumentParser(prog="python -m mylib.experiments", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="smoke", help="smoke or full (default: smoke)")
     parser.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. part1 part3_paper")

@@ -17,7 +17,13 @@ _REGISTRY: dict[str, dict[str, dict[str, Any]]] = {}
 
 
 class Config(types.SimpleNamespace):
-    """Attribute access to an experiment's sizes, plus ``experiment`` and ``profile``."""
+    """Attribute access to an experiment's sizes, plus ``experiment`` and ``profile``.
+
+    Parameters
+    ----------
+    **values
+        The sizes (``cfg.epochs``, ...), and ``experiment`` and ``profile`` as :func:`get_config` sets them.
+    """
 
     def as_dict(self) -> dict[str, Any]:
         """Return the configuration as a plain dictionary (for run records)."""
@@ -25,7 +31,23 @@ class Config(types.SimpleNamespace):
 
 
 def check_profile(profile: Any) -> str:
-    """Return ``profile`` if it is a known profile name, else raise ValueError listing the valid ones."""
+    """Return ``profile`` if it is a known profile name, else raise ValueError listing the valid ones.
+
+    Parameters
+    ----------
+    profile : str
+        A name of :data:`PROFILES` (``"smoke"`` or ``"full"``).
+
+    Returns
+    -------
+    str
+        ``profile`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        For any other value; the message lists the valid profiles.
+    """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; valid profiles are {', '.join(map(repr, PROFILES))}")
     return profile
@@ -35,7 +57,19 @@ def register(experiment: str, *, smoke: dict[str, Any], full: dict[str, Any]) ->
     """Register the sizes of ``experiment`` for every profile.
 
     Both dictionaries must have the same keys, so that a notebook never finds a
-    size missing in one profile only.
+    size missing in one profile only. Registering a name again replaces its sizes.
+
+    Parameters
+    ----------
+    experiment : str
+        The name notebooks pass to :func:`get_config` (by convention the notebook's stem).
+    smoke, full : dict
+        Size name -> value for the ``smoke`` (CPU, minutes) and ``full`` (paper scale) profiles.
+
+    Raises
+    ------
+    ValueError
+        If ``smoke`` and ``full`` do not have the same keys.
     """
     if set(smoke) != set(full):
         raise ValueError(f"profiles of {experiment!r} disagree on keys: {sorted(set(smoke) ^ set(full))}")
@@ -43,7 +77,13 @@ def register(experiment: str, *, smoke: dict[str, Any], full: dict[str, Any]) ->
 
 
 def experiments() -> list[str]:
-    """Names of all registered experiments."""
+    """Names of all registered experiments.
+
+    Returns
+    -------
+    list of str
+        Sorted.
+    """
     return sorted(_REGISTRY)
 
 
@@ -58,6 +98,11 @@ def get_config(experiment: str, profile: str = "smoke", **overrides: Any) -> Con
         Scale of the run.
     **overrides
         Replace individual sizes (each key must already exist).
+
+    Returns
+    -------
+    Config
+        The registered sizes with the overrides applied, and ``experiment`` and ``profile``.
 
     Raises
     ------

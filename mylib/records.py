@@ -40,10 +40,24 @@ def summary(numbers: Mapping[str, Any], title: str = "Summary") -> dict[str, Any
 
     Round the values before passing them (they are printed as given, and nbval compares the printout).
     When the environment variable ``MYLIB_RECORD`` names a file (the experiment runner sets it), the numbers are
-    also written there as JSON.
+    also written there as JSON (merged into what the file already holds).
+
+    Parameters
+    ----------
+    numbers : mapping
+        Name -> value (numbers, strings, booleans, or lists and mappings of them).
+    title : str, default "Summary"
+        Printed as ``== title ==`` above the lines.
+
+    Returns
+    -------
+    dict
+        The numbers as recorded: numpy/torch scalars as Python numbers, NaN and infinities as strings.
 
     Raises
     ------
+    TypeError
+        If ``numbers`` is not a mapping.
     ValueError
         If ``numbers`` is empty or a name is not a non-empty string.
     """
@@ -70,7 +84,15 @@ def summary(numbers: Mapping[str, Any], title: str = "Summary") -> dict[str, Any
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as JSON to ``path`` atomically: a temporary file with a unique name in the same folder, then
-    :func:`os.replace`, so a kill never leaves a torn file and two writers never share a temporary name."""
+    :func:`os.replace`, so a kill never leaves a torn file and two writers never share a temporary name.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The target file (its folder is created).
+    obj : object
+        Any JSON-serialisable value; written with ``indent=2`` and sorted keys.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -85,6 +107,15 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
 
 def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON file; a truncated or corrupt file raises ValueError naming the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    object
+        The decoded JSON value.
 
     Raises
     ------
@@ -115,6 +146,13 @@ def compare_key_numbers(expected: Mapping[str, Mapping[str, Any]], actual: Mappi
     :math:`|a - v| \\le \\mathrm{atol} + \\mathrm{rtol}\\,|v|`; a string or bool must be equal. A key
     whose ``why`` is ``"TODO"`` (a tolerance nobody has justified yet), a key missing from ``actual`` and a key of
     ``actual`` missing from ``expected`` are failures too.
+
+    Parameters
+    ----------
+    expected : mapping
+        Key -> ``{"value", "atol", "rtol", "why"}`` (a ``tests/key_numbers/<notebook>.json`` file).
+    actual : mapping
+        Key -> value, as the notebook's :func:`summary` recorded it.
 
     Returns
     -------
@@ -160,10 +198,22 @@ def refresh_key_numbers(path: str | os.PathLike, actual: Mapping[str, Any]) -> l
     A new key gets ``atol = rtol = 0`` and ``why = "TODO"`` (which :func:`compare_key_numbers` rejects until someone
     states a tolerance); keys the notebook no longer records are dropped.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The reference file (created if missing; written with :func:`write_json_atomic`).
+    actual : mapping
+        Key -> value, as the notebook's :func:`summary` recorded it.
+
     Returns
     -------
     list of str
         The keys that are new (``why = "TODO"``).
+
+    Raises
+    ------
+    ValueError
+        If the existing file is not valid JSON (:func:`read_json`).
     """
     path = Path(path)
     old = read_json(path) if path.exists() else {}

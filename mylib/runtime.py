@@ -40,11 +40,26 @@ _DEVICE_TYPES = ("cpu", "cuda", "mps")
 
 
 class TrainingInterrupted(RuntimeError):
-    """Raised by a training loop asked to stop early after saving (tests simulate a kill with it)."""
+    """Raised by a training loop asked to stop early after saving (tests simulate a kill with it).
+
+    Parameters
+    ----------
+    *args
+        The message, as for ``RuntimeError``.
+    """
 
 
 def get_device(prefer: str | None = None) -> torch.device:
     """Return ``cuda`` when available (or ``prefer`` if given), else ``cpu``.
+
+    Parameters
+    ----------
+    prefer : str or torch.device, optional
+        The device to use (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, ...); default: CUDA if present, else CPU.
+
+    Returns
+    -------
+    torch.device
 
     Raises
     ------
@@ -75,6 +90,16 @@ def seed_everything(seed: int) -> torch.Generator:
     Deterministic algorithms are not forced (some CUDA kernels lack them); CPU runs
     with a fixed thread count are bit-for-bit repeatable.
 
+    Parameters
+    ----------
+    seed : int
+        In :math:`[0, 2^{32})`.
+
+    Returns
+    -------
+    torch.Generator
+        A CPU generator seeded with ``seed``.
+
     Raises
     ------
     ValueError
@@ -97,6 +122,19 @@ def progress(iterable: Iterable | None = None, **kwargs: Any):
 
     Set the environment variable ``MYLIB_PROGRESS=0`` to silence bars (the Makefile
     does so for CI and for the built book, so pages stay free of volatile output).
+
+    Parameters
+    ----------
+    iterable : iterable, optional
+        What to iterate over (None: a manual bar updated with ``update``).
+    **kwargs
+        Passed to :func:`tqdm.auto.tqdm` (``desc``, ``total``, ``unit``, ...); ``disable`` is forced to True when
+        ``MYLIB_PROGRESS=0``.
+
+    Returns
+    -------
+    tqdm.auto.tqdm
+        The bar, iterable like ``iterable``.
     """
     from tqdm.auto import tqdm
 
@@ -106,8 +144,33 @@ def progress(iterable: Iterable | None = None, **kwargs: Any):
 
 
 def cosine_lr(step: int, total_steps: int, lr: float, warmup_steps: int = 0, eta_min: float = 0.0) -> float:
-    """Learning rate at step ``step`` (0-based) of ``total_steps``: linear warm-up over ``warmup_steps``, then
-    half-cosine decay :math:`\\eta_{min} + (\\eta - \\eta_{min})\\tfrac12(1 + \\cos(\\pi t / T))`."""
+    """Learning rate at step ``step`` (0-based) of ``total_steps``: linear warm-up, then half-cosine decay.
+
+    During warm-up (:math:`s < W`) the rate is :math:`\\eta (s + 1)/W`; afterwards, with :math:`t = s - W` and
+    :math:`T = \\max(1, S - W)`,
+
+    .. math:: \\eta_{min} + (\\eta - \\eta_{min})\\tfrac12\\bigl(1 + \\cos(\\pi \\min(t, T) / T)\\bigr),
+
+    so steps past the end stay at :math:`\\eta_{min}`. No validation: callers pass the sizes of their configuration.
+
+    Parameters
+    ----------
+    step : int
+        The step :math:`s`, 0-based.
+    total_steps : int
+        :math:`S`, the length of the schedule (warm-up included).
+    lr : float
+        Peak learning rate :math:`\\eta`.
+    warmup_steps : int, default 0
+        :math:`W` (0: no warm-up).
+    eta_min : float, default 0.0
+        Final learning rate :math:`\\eta_{min}`.
+
+    Returns
+    -------
+    float
+        The learning rate of step ``step``.
+    """
     if warmup_steps and step < warmup_steps:
         return lr * (step + 1) / warmup_steps
     t, span = step - warmup_steps, max(1, total_steps - warmup_steps)
@@ -115,7 +178,14 @@ def cosine_lr(step: int, total_steps: int, lr: float, warmup_steps: int = 0, eta
 
 
 def rng_state() -> dict[str, Any]:
-    """Capture the Python, numpy and torch RNG states (for checkpoints)."""
+    """Capture the Python, numpy and torch RNG states (for checkpoints).
+
+    Returns
+    -------
+    dict
+        ``python``, ``numpy``, ``torch`` (a CPU byte tensor) and, when CUDA is available, ``cuda`` (one state per
+        device); :func:`set_rng_state` restores them.
+    """
     state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -124,7 +194,13 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     """Restore RNG states captured by :func:`rng_state`, wherever their tensors were loaded (the states are CPU
-    byte tensors; a checkpoint loaded with ``map_location="cuda"`` must still restore them)."""
+    byte tensors; a checkpoint loaded with ``map_location="cuda"`` must still restore them).
+
+    Parameters
+    ----------
+    state : dict
+        A :func:`rng_state` result; its ``cuda`` entry is restored only when CUDA is available.
+    """
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(torch.as_tensor(state["torch"], device="cpu", dtype=torch.uint8))
@@ -163,8 +239,18 @@ def code_version() -> str:
     """The version of the code a run uses, for run records and checkpoint folder names.
 
     ``$MYLIB_CODE_VERSION`` when set (the experiment runner sets it to a hash of ``mylib`` and the notebook);
-    otherwise ``"lib-<hash>"`` of the library's sources (:func:`library_hash`), which changes with any edit, committed
+    otherwise ``"lib-<hash>"`` of the library's sources (``library_hash()``), which changes with any edit, committed
     or not. A checkpoint folder of other code is never resumed because its name differs.
+
+    Returns
+    -------
+    str
+        The version string (computed once per process when taken from the sources).
+
+    Raises
+    ------
+    ValueError
+        If ``$MYLIB_CODE_VERSION`` holds a character other than letters, digits, ``-``, ``_`` and ``.``.
     """
     env = os.environ.get(CODE_VERSION_ENV)
     if env:
@@ -179,7 +265,12 @@ def code_version() -> str:
 
 def runs_root() -> Path | None:
     """Where checkpoints go when the caller gives no root: ``$MYLIB_RUNS``, else on Colab with Google Drive mounted
-    ``/content/drive/MyDrive/mylib-runs`` (it survives a disconnect), else None."""
+    ``/content/drive/MyDrive/mylib-runs`` (it survives a disconnect), else None.
+
+    Returns
+    -------
+    pathlib.Path or None
+    """
     env = os.environ.get("MYLIB_RUNS")
     if env:
         return Path(env)
@@ -195,6 +286,18 @@ def require_device_for(profile: str, allow_cpu: bool = False) -> torch.device:
     The full profile is the papers' scale: on a CPU it would run for days without a word. It is allowed without
     CUDA when ``allow_cpu`` is true, when ``$MYLIB_ALLOW_CPU=1`` (the runner's ``--force``) or in a dry run
     (:func:`is_dry_run`).
+
+    Parameters
+    ----------
+    profile : {"smoke", "full"}
+        The notebook's profile.
+    allow_cpu : bool, default False
+        Allow the full profile on a machine without CUDA.
+
+    Returns
+    -------
+    torch.device
+        :func:`get_device` (CUDA when present, else CPU).
 
     Raises
     ------
@@ -218,19 +321,44 @@ def require_device_for(profile: str, allow_cpu: bool = False) -> torch.device:
 
 # --------------------------------------------------------------------------- dry run
 def is_dry_run() -> bool:
-    """True when ``$MYLIB_DRYRUN`` is set to a non-empty value other than ``0``."""
+    """True when ``$MYLIB_DRYRUN`` is set to a non-empty value other than ``0``.
+
+    Returns
+    -------
+    bool
+        Whether this process runs a dry run (every size capped by :func:`dry_run_cap`).
+    """
     return os.environ.get(DRYRUN_ENV, "0") not in ("", "0")
 
 
 def dry_run_cap(n: int, cap: int = 2) -> int:
     """``n`` normally; ``min(n, cap)`` in a dry run. Training loops cap their epochs/steps and evaluations their
-    batches through this one helper, so a dry run runs every code path of the full profile in seconds."""
+    batches through this one helper, so a dry run runs every code path of the full profile in seconds.
+
+    Parameters
+    ----------
+    n : int
+        The size the configuration asks for (converted with ``int``).
+    cap : int, default 2
+        The size in a dry run (:func:`is_dry_run`).
+
+    Returns
+    -------
+    int
+        ``min(n, cap)`` when ``$MYLIB_DRYRUN`` is set, else ``n``.
+    """
     return min(int(n), int(cap)) if is_dry_run() else int(n)
 
 
 # --------------------------------------------------------------------------- host synchronisation
 class HostSyncError(RuntimeError):
-    """Raised by :func:`forbid_host_sync` when code converts a tensor to a Python or numpy value."""
+    """Raised by :func:`forbid_host_sync` when code converts a tensor to a Python or numpy value.
+
+    Parameters
+    ----------
+    *args
+        The message, as for ``RuntimeError``.
+    """
 
 
 _SYNC_METHODS = ("item", "tolist", "cpu", "numpy", "__float__", "__int__", "__bool__", "__index__", "__array__")
@@ -248,6 +376,16 @@ def forbid_host_sync(in_steps: bool = False):
 
         with mylib.runtime.forbid_host_sync(in_steps=True):
             fit(model, train, test, config)
+
+    Parameters
+    ----------
+    in_steps : bool, default False
+        Arm the check only inside :func:`training_step` blocks (True) or for the whole block (False).
+
+    Yields
+    ------
+    None
+        A context manager; the patched ``torch.Tensor`` methods are restored on exit.
 
     Raises
     ------
@@ -284,7 +422,13 @@ def forbid_host_sync(in_steps: bool = False):
 
 def training_step():
     """Context for the body of one training step: checks for host synchronisation when a test armed
-    :func:`forbid_host_sync` ``(in_steps=True)``, does nothing otherwise."""
+    :func:`forbid_host_sync` ``(in_steps=True)``, does nothing otherwise.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        ``forbid_host_sync()`` when armed, else ``contextlib.nullcontext()``.
+    """
     return forbid_host_sync() if _STEP_GUARD else contextlib.nullcontext()
 
 
@@ -327,11 +471,19 @@ def run_dir(experiment: str, profile: str, seed: int, config: dict[str, Any] | N
         Non-negative.
     config : dict, optional
         Hashed by content (arrays included).
+    root : path-like, optional
+        Where run folders go (default: :func:`runs_root`, else ``./runs`` for the full profile).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The folder (created), or None for a profile other than ``full`` when neither ``root`` nor a runs root is set.
 
     Raises
     ------
     ValueError
-        For an unknown profile, a bad seed, or an experiment name that is empty, absolute or leaves ``root``.
+        For an unknown profile, a bad seed, a ``config`` that is not a dict, or an experiment name that is empty,
+        absolute or leaves ``root``.
     """
     from .profiles import check_profile
 

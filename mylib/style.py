@@ -34,7 +34,18 @@ def apply() -> None:
 
 
 def method_color(name: str):
-    """A stable colour for a method name (first come, first served across a session)."""
+    """A stable colour for a method name (first come, first served across a session).
+
+    Parameters
+    ----------
+    name : str
+        The method's name as shown in legends.
+
+    Returns
+    -------
+    tuple of 3 floats
+        An RGB entry of :data:`PALETTE`; the first ``len(PALETTE)`` names get distinct colours, then they repeat.
+    """
     if name not in _METHOD_COLORS:
         _METHOD_COLORS[name] = len(_METHOD_COLORS) % len(PALETTE)
     return PALETTE[_METHOD_COLORS[name]]
@@ -48,6 +59,18 @@ def explorer(draw, **controls):
     sliders' callbacks. Unlike ``ipywidgets.interact`` this needs no ``Output`` widget, whose message capture
     intermittently deadlocks headless executors (papermill, nbval, nbconvert), and the static page built from an
     executed notebook shows the sliders with the default figure. The figure moves in a live kernel (Colab).
+
+    Parameters
+    ----------
+    draw : callable
+        ``draw(**values)`` with one keyword per control, drawing a figure (returned, or left current).
+    **controls
+        Name -> an ipywidgets control with a ``value`` (e.g. ``IntSlider``); the names are ``draw``'s keywords.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        The controls above the image of the figure.
 
     Raises
     ------

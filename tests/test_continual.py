@@ -9,6 +9,7 @@ import torch
 import mylib
 from mylib.contrastive import co2l
 from mylib.contrastive import losses as cc
+from mylib.nn import augment as na
 
 
 # --------------------------------------------------------------------------- Co2L's objective
@@ -170,14 +171,14 @@ def _tiny_model():
 def test_run_continual_logs_and_bound():
     data = _tiny_data()
     cfg = _tiny_config(method="cila", cila_kappa=5.0)
-    res = ct.run_continual(_tiny_model(), data, cfg, cc.Augment(noise_std=0.1), device=CPU)
+    res = ct.run_continual(_tiny_model(), data, cfg, na.Augment(noise_std=0.1), device=CPU)
     assert len(res.probe_embeddings) == 3 and res.dis_avg[0] == 0.0
     assert np.all(res.con_avg > 0) and np.all(res.dis_avg[1:] > 0)
     np.testing.assert_allclose(res.lambdas, cc.cila_lambdas(res.con_avg, res.dis_avg, 5.0))
     assert len(res.descent) == 2 and all("drift" in d for d in res.descent)
     assert len(res.phi_train) == 3 and np.all(res.phi_train > 0)
     assert [len(b) for b in res.train_buffers] == [0, 8, 8] and len(res.buffer_indices) == 8
-    ev = ct.evaluate_run(res, data, data, cfg, cc.Augment(noise_std=0.1), device=CPU, probe_epochs=20)
+    ev = ct.evaluate_run(res, data, data, cfg, na.Augment(noise_std=0.1), device=CPU, probe_epochs=20)
     assert ev["bound"]["holds"] and ev["bound"]["lemma_holds"]
     assert 0 <= ev["class_il"] <= ev["task_il"] <= 100
 
@@ -195,7 +196,7 @@ def test_trainer_minimises_co2l_loss_exactly(monkeypatch):
         return con, dis
 
     monkeypatch.setattr(ct, "co2l_terms", spy)
-    ct.run_continual(_tiny_model(), _tiny_data(), _tiny_config(epochs=1, first_epochs=1), cc.Augment(), device=CPU)
+    ct.run_continual(_tiny_model(), _tiny_data(), _tiny_config(epochs=1, first_epochs=1), na.Augment(), device=CPU)
     assert len(seen) > 10
     for got, ref, _, _ in seen:
         assert got == pytest.approx(ref, rel=1e-5)
@@ -218,7 +219,7 @@ def test_training_step_has_no_host_sync(monkeypatch):
         return out
 
     monkeypatch.setattr(ct, "train_step", guarded)
-    for aug in (cc.Augment(noise_std=0.1, crop_padding=1), ct.image_augment()):
+    for aug in (na.Augment(noise_std=0.1, crop_padding=1), ct.image_augment()):
         data = _tiny_data() if aug.mean is None else TensorData(
             (torch.rand(72, 3, 8, 8, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8),
             torch.arange(6).repeat_interleave(12))
@@ -253,7 +254,7 @@ def test_teacher_batchnorm_mode():
 def test_run_continual_resume_is_exact(tmp_path):
     data = _tiny_data()
     cfg = _tiny_config()
-    aug = cc.Augment(noise_std=0.1)
+    aug = na.Augment(noise_std=0.1)
     ref = ct.run_continual(_tiny_model(), data, cfg, aug, device=CPU)
     for stop in (1, 2, 3):
         d = tmp_path / f"run{stop}"
@@ -272,7 +273,7 @@ def test_run_continual_resume_is_exact(tmp_path):
 def test_task_cache_shares_prefixes_exactly():
     """Co2L and CILA share tasks 1-2, the no-distillation run task 1; restored prefixes give the same runs."""
     data = _tiny_data()
-    aug = cc.Augment(noise_std=0.1)
+    aug = na.Augment(noise_std=0.1)
     cache = ct.TaskCache()
     cfgs = [_tiny_config(method="co2l"), _tiny_config(method="cila", cila_kappa=100.0), _tiny_config(method="replay")]
     shared = [ct.run_continual(_tiny_model(), data, c, aug, device=CPU, cache=cache) for c in cfgs]
@@ -308,7 +309,7 @@ def test_seed_streams_are_distinct_over_full_ranges():
 
 def test_method_lambdas_and_config_errors():
     data = _tiny_data()
-    aug = cc.Augment()
+    aug = na.Augment()
     r = ct.run_continual(_tiny_model(), data, _tiny_config(method="replay", epochs=1, first_epochs=1), aug, device=CPU)
     assert r.lambdas.tolist() == [0.0, 0.0, 0.0]
     r = ct.run_continual(_tiny_model(), data, _tiny_config(epochs=1, first_epochs=1, lam=0.5), aug, device=CPU)
@@ -377,16 +378,16 @@ def test_linear_probe_on_separable_features():
     model = mylib.nn.ContrastiveNet(Ident(), proj_dim=4)
     tasks = [[0, 1], [2, 3], [4, 5]]
     for schedule, balance in (("step", "sampler"), ("cosine", "loss")):
-        acc = mylib.nn.linear_probe(model, data, data, tasks, np.arange(len(data)), cc.Augment(), device=CPU,
+        acc = mylib.nn.linear_probe(model, data, data, tasks, np.arange(len(data)), na.Augment(), device=CPU,
                                     epochs=100, lr=0.1, batch_size=512, schedule=schedule, balance=balance)
         assert acc["class_il"] > 95 and acc["task_il"] >= acc["class_il"]
-    part = mylib.nn.linear_probe(model, data, data, tasks, np.arange(len(data)), cc.Augment(), device=CPU,
+    part = mylib.nn.linear_probe(model, data, data, tasks, np.arange(len(data)), na.Augment(), device=CPU,
                                  epochs=20, test_tasks=[0, 1])
     assert len(part["class_il_per_task"]) == 2
     with pytest.raises(ValueError):
-        mylib.nn.linear_probe(model, data, data, tasks, [], cc.Augment())
+        mylib.nn.linear_probe(model, data, data, tasks, [], na.Augment())
     with pytest.raises(ValueError, match="schedule"):
-        mylib.nn.linear_probe(model, data, data, tasks, [0, 1], cc.Augment(), schedule="poly")
+        mylib.nn.linear_probe(model, data, data, tasks, [0, 1], na.Augment(), schedule="poly")
 
 
 def test_probe_lr_schedule_is_co2ls():
@@ -425,7 +426,7 @@ def test_forgetting_and_backward_transfer():
 def test_per_task_probe_accuracy_matrix():
     data = _tiny_data()
     cfg = _tiny_config(epochs=1, first_epochs=1)
-    recs = ct.run_grid(data, data, _tiny_model, cfg, {"Co2L": {}}, [0], cc.Augment(noise_std=0.1), device=CPU,
+    recs = ct.run_grid(data, data, _tiny_model, cfg, {"Co2L": {}}, [0], na.Augment(noise_std=0.1), device=CPU,
                        probe_epochs=10, per_task_probe=True)
     A = recs[0]["acc_matrix"]
     assert A.shape == (3, 3) and np.isnan(A[0, 1]) and np.all(np.isfinite(A[np.tril_indices(3)]))
@@ -523,14 +524,14 @@ def test_domain_incremental_rotated_digits():
     model_fn = lambda: mylib.nn.build_model("contrastive-mlp", proj_dim=8, in_dim=64, hidden=16, feat_dim=8)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(ct, "co2l_terms", spy)
-        recs = ct.run_grid(tr, te, model_fn, cfg, {"Co2L": {}}, [0], cc.Augment(), device=CPU, probe_epochs=10,
+        recs = ct.run_grid(tr, te, model_fn, cfg, {"Co2L": {}}, [0], na.Augment(), device=CPU, probe_epochs=10,
                            per_task_probe=True, train_domains=dtr, test_domains=dte)
     r = recs[0]
     assert r["acc_matrix"].shape == (3, 3) and r["class_il"] == r["task_il"]
     assert set(np.unique(r["probe_tasks"])) == {0, 1, 2}
     assert any(not bool(a.all()) for a in seen[-5:])  # later tasks: buffer rows of the same classes, not anchors
     with pytest.raises(ValueError, match="needs domains"):
-        ct.run_continual(model_fn(), tr, cfg, cc.Augment(), device=CPU)
+        ct.run_continual(model_fn(), tr, cfg, na.Augment(), device=CPU)
     with pytest.raises(ValueError, match="more than one task"):
         ct.ContinualConfig(tasks=[[0, 1, 2]] * 3)
     with pytest.raises(ValueError, match="incremental"):

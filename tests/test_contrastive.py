@@ -1,4 +1,4 @@
-"""Tests of mylib.contrastive and mylib.contrastive (Part II: Co2L, CILA and the continual bound)."""
+"""Tests of mylib.contrastive and its augmentations in mylib.nn.augment (Part II: Co2L, CILA and the continual bound)."""
 import dataclasses
 import math
 
@@ -8,6 +8,7 @@ import torch
 
 import mylib
 from mylib.contrastive import losses as cc
+from mylib.nn import augment as na
 
 
 def _unit(rng, n, d):
@@ -578,11 +579,11 @@ def test_buffer_refuses_float_indices_and_bad_labels():
 
 # --------------------------------------------------------------------------- augmentations
 AUGS = [
-    lambda x, g: cc.random_crop(x, 2, generator=g),
-    lambda x, g: cc.random_resized_crop(x, generator=g),
-    lambda x, g: cc.random_hflip(x, 0.5, generator=g),
-    lambda x, g: cc.color_jitter(x, generator=g),
-    lambda x, g: cc.random_grayscale(x, 0.5, generator=g),
+    lambda x, g: na.random_crop(x, 2, generator=g),
+    lambda x, g: na.random_resized_crop(x, generator=g),
+    lambda x, g: na.random_hflip(x, 0.5, generator=g),
+    lambda x, g: na.color_jitter(x, generator=g),
+    lambda x, g: na.random_grayscale(x, 0.5, generator=g),
 ]
 
 
@@ -599,21 +600,21 @@ def test_augmentations_shape_range_determinism(aug):
 
 def test_augmentation_exact_cases():
     x = torch.rand(6, 3, 5, 7, generator=torch.Generator().manual_seed(0))
-    assert torch.equal(cc.random_hflip(x, 1.0), x.flip(-1))
-    assert torch.equal(cc.random_hflip(x, 0.0), x)
-    assert torch.equal(cc.random_crop(x, 0), x)
-    g = cc.random_grayscale(x, 1.0)
+    assert torch.equal(na.random_hflip(x, 1.0), x.flip(-1))
+    assert torch.equal(na.random_hflip(x, 0.0), x)
+    assert torch.equal(na.random_crop(x, 0), x)
+    g = na.random_grayscale(x, 1.0)
     assert torch.allclose(g[:, 0], g[:, 1]) and torch.allclose(g[:, 1], g[:, 2])
-    assert torch.equal(cc.color_jitter(x, p=0.0), x)
+    assert torch.equal(na.color_jitter(x, p=0.0), x)
     # crop: every output pixel is an input pixel or padding 0, and content is shifted by <= padding
-    y = cc.random_crop(x, 1, generator=torch.Generator().manual_seed(0))
+    y = na.random_crop(x, 1, generator=torch.Generator().manual_seed(0))
     assert torch.isin(y, torch.cat([x.flatten(), torch.zeros(1)])).all()
     # full-area resized crop is (almost) the identity
-    r = cc.random_resized_crop(x, scale=(1.0, 1.0), ratio=(7 / 5, 7 / 5))
+    r = na.random_resized_crop(x, scale=(1.0, 1.0), ratio=(7 / 5, 7 / 5))
     assert torch.allclose(r, x, atol=1e-5)
     # noise: mean and standard deviation within 5 standard errors
     z = torch.zeros(200, 1, 10, 10)
-    e = cc.gaussian_noise(z, 0.5, generator=torch.Generator().manual_seed(0)).flatten()
+    e = na.gaussian_noise(z, 0.5, generator=torch.Generator().manual_seed(0)).flatten()
     n = e.numel()
     assert abs(e.mean().item()) < 5 * 0.5 / math.sqrt(n)
     assert abs(e.std().item() - 0.5) < 5 * 0.5 / math.sqrt(2 * n)
@@ -629,19 +630,19 @@ def test_augment_composition_and_validation():
     s = torch.tensor(mylib.nn.CIFAR10_STD_CO2L)[None, :, None, None]
     assert torch.allclose(p * s + m, x8.float() / 255, atol=1e-6)
     with pytest.raises(ValueError):
-        cc.random_crop(torch.rand(3, 8, 8))
+        na.random_crop(torch.rand(3, 8, 8))
     with pytest.raises(ValueError):
-        cc.random_hflip(torch.rand(2, 3, 8, 8), p=1.5)
+        na.random_hflip(torch.rand(2, 3, 8, 8), p=1.5)
     with pytest.raises(ValueError):
-        cc.color_jitter(torch.full((2, 3, 4, 4), float("nan")))
+        na.color_jitter(torch.full((2, 3, 4, 4), float("nan")))
     with pytest.raises(ValueError):
-        cc.random_grayscale(x8)
+        na.random_grayscale(x8)
     with pytest.raises(ValueError):
-        cc.random_resized_crop(torch.rand(2, 3, 8, 8), scale=(0.5, 1.5))
+        na.random_resized_crop(torch.rand(2, 3, 8, 8), scale=(0.5, 1.5))
 
 
 def test_augment_checks_its_input_once_and_still_rejects_nan():
-    aug = cc.Augment(crop_padding=1, hflip=0.5, noise_std=0.1)
+    aug = na.Augment(crop_padding=1, hflip=0.5, noise_std=0.1)
     x = torch.rand(4, 3, 8, 8)
     g1, g2 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
     assert torch.equal(aug(x, g1), aug(x, g2))
@@ -650,4 +651,11 @@ def test_augment_checks_its_input_once_and_still_rejects_nan():
     with pytest.raises(ValueError, match="NaN"):
         aug(bad)
     with pytest.raises(ValueError, match="NaN"):  # the public ops still check on their own
-        cc.random_hflip(bad)
+        na.random_hflip(bad)
+
+
+def test_augmentations_live_in_the_training_stack_and_stay_importable():
+    for name in ("Augment", "random_crop", "random_resized_crop", "random_hflip", "color_jitter", "random_grayscale",
+                 "gaussian_noise"):
+        assert getattr(mylib.contrastive, name) is getattr(na, name) is getattr(mylib.nn, name)
+        assert name in mylib.contrastive.__all__ and not hasattr(cc, name)

@@ -36,14 +36,14 @@ import torch.nn.functional as F
 from ..seeds import numpy_rng, torch_generator
 from .._checks import check_finite_array, check_nonnegative, check_positive_int
 from ..data import TensorData, load_cifar_tensors, load_digits_split
-from ..nn.augment import CIFAR10_MEAN, CIFAR10_STD_CO2L
+from ..nn.augment import _CHECKED, CIFAR10_MEAN, CIFAR10_STD_CO2L, Augment
 from ..nn.models import ContrastiveNet
 from ..nn.probe import embed, linear_probe
 from ..profiles import register
 from ..runtime import Checkpointer, TrainingInterrupted, cosine_lr, dry_run_cap, get_device, progress
 from .co2l import co2l_terms
-from .losses import (_CHECKED, Augment, ClassBalancedBuffer, _supcon_core, _ird_core, bound_terms, cila_lambdas,
-                     continual_bound, descent_check)
+from .losses import (ClassBalancedBuffer, _supcon_core, _ird_core, bound_terms, cila_lambdas, continual_bound,
+                     descent_check)
 
 __all__ = [
     "ContinualConfig", "ContinualResult", "TaskCache", "run_continual", "evaluate_run", "run_grid",
@@ -59,7 +59,23 @@ TEACHER_BN = ("train", "eval")
 
 # --------------------------------------------------------------------------- data
 def digits_tasks(split_seed: int = 0) -> tuple[TensorData, TensorData]:
-    """scikit-learn digits as standardised 1x8x8 images (train 1347, test 450), split with ``split_seed``."""
+    """scikit-learn digits as standardised 1x8x8 images (train 1347, test 450), split with ``split_seed``.
+
+    Parameters
+    ----------
+    split_seed : int, default 0
+        Seed of the stratified split (:func:`mylib.data.load_digits_split`).
+
+    Returns
+    -------
+    train, test : TensorData
+        float32 images ``(n, 1, 8, 8)`` and int64 labels.
+
+    Raises
+    ------
+    ValueError
+        If ``split_seed`` is not an integer in :math:`[0, 2^{32})`.
+    """
     return load_digits_split(seed=split_seed, image=True)
 
 
@@ -68,6 +84,25 @@ def digits_rgb_standin(image_size: int = 16, split_seed: int = 0, colour_seed: i
     """A tiny offline stand-in for CIFAR-10: the digits (pixels scaled to [0, 1]), upsampled
     (bilinear) to ``image_size`` and coloured with a random RGB colour per image, stored as uint8
     ``(n, 3, image_size, image_size)`` like CIFAR. For pipeline checks only.
+
+    Parameters
+    ----------
+    image_size : int, default 16
+        Side of the images, at least 8.
+    split_seed : int, default 0
+        ``random_state`` of the stratified 75/25 split (that of :func:`mylib.data.load_digits_split`).
+    colour_seed : int, default 0
+        Seed of the colours (a factor in [0.25, 1) per image and channel).
+
+    Returns
+    -------
+    train, test : TensorData
+        uint8 images and int64 labels (1347 and 450 images).
+
+    Raises
+    ------
+    ValueError
+        If ``image_size`` is not an integer of at least 8.
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -88,12 +123,48 @@ def digits_rgb_standin(image_size: int = 16, split_seed: int = 0, colour_seed: i
 
 
 def cifar10_tensors(root: str = "data", download: bool = True) -> tuple[TensorData, TensorData]:
-    """CIFAR-10 train/test as uint8 tensors ``(n, 3, 32, 32)`` (:func:`mylib.data.load_cifar_tensors`)."""
+    """CIFAR-10 train/test as uint8 tensors ``(n, 3, 32, 32)`` (:func:`mylib.data.load_cifar_tensors`).
+
+    Parameters
+    ----------
+    root : str, default "data"
+        Data folder (``$MYLIB_DATA`` replaces it when set).
+    download : bool, default True
+        Download missing files through torchvision.
+
+    Returns
+    -------
+    train, test : TensorData
+
+    Raises
+    ------
+    ValueError
+        For a corrupt batch file (named), as :func:`mylib.data.load_cifar_tensors`.
+    FileNotFoundError
+        When the files are missing and ``download`` is false.
+    ImportError
+        When a download needs torchvision and it is not installed.
+    """
     return load_cifar_tensors("cifar10", root=root, download=download)
 
 
 def digits_augment(noise_std: float = 0.3, crop_padding: int = 1) -> Augment:
-    """Views of a standardised digit: a random shift (crop of the 1-pixel zero-padded image) plus Gaussian noise."""
+    """Views of a standardised digit: a random shift (crop of the 1-pixel zero-padded image) plus Gaussian noise.
+
+    The views of {prf:ref}`def-ccl-co2l` for the digits experiments.
+
+    Parameters
+    ----------
+    noise_std : float, default 0.3
+        Standard deviation of :func:`mylib.nn.augment.gaussian_noise`.
+    crop_padding : int, default 1
+        Padding of :func:`mylib.nn.augment.random_crop` (the largest shift, in pixels).
+
+    Returns
+    -------
+    Augment
+        ``Augment(crop_padding=crop_padding, noise_std=noise_std)``; its operations validate the values when called.
+    """
     return Augment(crop_padding=crop_padding, noise_std=noise_std)
 
 
@@ -127,7 +198,27 @@ def image_augment(mean: Sequence[float] = CIFAR10_MEAN, std: Sequence[float] = C
 
 def probe_indices(labels: Any, per_class: int, seed: int = 0) -> np.ndarray:
     """A fixed, class-balanced subset (``per_class`` samples of every class) of a dataset's indices:
-    the probe set on which the losses of {prf:ref}`thm-ccl-bound` are evaluated."""
+    the probe set on which the losses of {prf:ref}`thm-ccl-bound` are evaluated.
+
+    Parameters
+    ----------
+    labels : array_like or torch.Tensor
+        One label per sample.
+    per_class : int
+        Samples drawn (without replacement) from every class, at least 2.
+    seed : int, default 0
+        Non-negative; the draw uses the stream ``("probe-set", seed)`` (:func:`mylib.seeds.numpy_rng`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``per_class`` indices per class, by class, sorted within each class.
+
+    Raises
+    ------
+    ValueError
+        If ``per_class < 2``, ``seed`` is negative, or a class has fewer than ``per_class`` samples.
+    """
     lab = np.asarray(labels.cpu() if torch.is_tensor(labels) else labels)
     k = check_positive_int(per_class, "per_class", minimum=2)
     rng = numpy_rng("probe-set", check_positive_int(seed, "seed", minimum=0))
@@ -333,7 +424,36 @@ def train_step(model: nn.Module, teacher: nn.Module | None, opt: torch.optim.Opt
     marks the samples of the current task, whose rows are the anchors; distillation weight ``lam``); no host
     synchronisation.
 
-    Returns the detached contrastive and distillation terms (0-d tensors on the device)."""
+    Minimises :math:`L_{\\mathrm{con}} + \\lambda L_{\\mathrm{dis}}` of {prf:ref}`def-ccl-co2l` (the distillation term
+    only when :math:`\\lambda > 0`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network being trained (returns normalised projections).
+    teacher : torch.nn.Module or None
+        The frozen model of the previous task (None on the first task).
+    opt : torch.optim.Optimizer
+    x, y : torch.Tensor
+        The mini-batch (current task and buffer) and its labels, on the device.
+    anchors : torch.Tensor
+        Boolean, True for the samples of the current task.
+    augment : Augment
+        Draws the two views.
+    g : torch.Generator
+        Generator of the views.
+    lam : float
+        Distillation weight :math:`\\lambda`.
+    cfg : ContinualConfig
+        Its temperatures ``tau``, ``base_tau``, ``kappa_student``, ``kappa_teacher``.
+    amp : bool
+        bfloat16 autocast on CUDA.
+
+    Returns
+    -------
+    con, dis : torch.Tensor
+        The detached contrastive and distillation terms (0-d tensors on the device).
+    """
     xx = _views(augment, x, g)
     yy = torch.cat([y, y])
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
@@ -641,7 +761,25 @@ def _probe_after_task(train: TensorData, test: TensorData, config: ContinualConf
 
 def accuracy_matrix(after_task: Sequence[dict[str, Any]], key: str = "class_il_per_task") -> np.ndarray:
     """The :math:`T \\times T` matrix :math:`a_{t,s}` (accuracy on task ``s`` after task ``t``; NaN above the
-    diagonal) from the per-task probes logged by :func:`run_continual`."""
+    diagonal) from the per-task probes logged by :func:`run_continual`.
+
+    Parameters
+    ----------
+    after_task : sequence of dict
+        One probe result per task (``ContinualResult.after_task``); entry ``t`` holds ``key`` with ``t + 1`` values.
+    key : str, default "class_il_per_task"
+        Which per-task accuracy to use (``"task_il_per_task"`` for Task-IL).
+
+    Returns
+    -------
+    (T, T) numpy.ndarray
+        Input to :func:`forgetting` and :func:`backward_transfer`.
+
+    Raises
+    ------
+    ValueError
+        If ``after_task`` is empty (train with a per-task probe).
+    """
     T = len(after_task)
     if T == 0:
         raise ValueError("after_task is empty: train with a per-task probe")
@@ -690,7 +828,22 @@ def backward_transfer(acc: Any) -> float:
 
     .. math:: \\mathrm{BWT} = \\frac{1}{T-1}\\sum_{s=1}^{T-1} \\bigl(a_{T,s} - a_{s,s}\\bigr)
 
-    (negative: forgetting). Parameters and errors as :func:`forgetting`.
+    (negative: forgetting).
+
+    Parameters
+    ----------
+    acc : (T, T) array, T >= 2
+        Row: after task ``t``, column: task ``s``; entries above the diagonal are ignored (:func:`accuracy_matrix`).
+
+    Returns
+    -------
+    float
+        In the units of ``acc``.
+
+    Raises
+    ------
+    ValueError
+        If ``acc`` is not square with T >= 2 or not finite on and below the diagonal (as :func:`forgetting`).
     """
     A = _acc_matrix(acc)
     T = A.shape[0]
@@ -705,10 +858,28 @@ def evaluate_run(result: ContinualResult, train: TensorData, test: TensorData, c
     """Linear probe after the last task (its data and the buffer it replayed, as Co2L) and both sides of
     {prf:ref}`thm-ccl-bound` for one run. When the run logged a probe after every task, its last one is used.
 
+    Parameters
+    ----------
+    result : ContinualResult
+        What :func:`run_continual` returned.
+    train, test : TensorData
+        The data the run trained on and the test data of the probe.
+    config : ContinualConfig
+        The run's configuration (tasks, temperatures, seed).
+    augment : Augment
+        The views (:func:`mylib.nn.linear_probe` uses ``augment.plain``, and the views with ``probe_augment``).
+    device : torch.device, optional
+    probe_epochs, probe_lr, probe_batch_size, probe_augment, probe_schedule, probe_balance
+        ``epochs``, ``lr``, ``batch_size``, ``probe_augment``, ``schedule`` and ``balance`` of
+        :func:`mylib.nn.linear_probe` ({prf:ref}`def-ccl-probe`).
+    train_domains, test_domains : array_like, optional
+        Every sample's task for a domain-incremental configuration.
+
     Returns
     -------
-    dict with the accuracies of :func:`mylib.nn.linear_probe`, ``bound`` (:func:`continual_bound`), ``terms``
-    (:func:`bound_terms`) and, with per-task probes, ``acc_matrix``, ``forgetting`` and ``bwt`` (Class-IL).
+    dict
+        The accuracies of :func:`mylib.nn.linear_probe`, ``bound`` (:func:`continual_bound`), ``terms``
+        (:func:`bound_terms`) and, with per-task probes, ``acc_matrix``, ``forgetting`` and ``bwt`` (Class-IL).
     """
     out: dict[str, Any] = {}
     if result.after_task:
@@ -741,6 +912,29 @@ def run_grid(train: TensorData, test: TensorData, model_fn: Callable[[], Contras
     so each run resumes after an interruption. With ``per_task_probe`` a linear probe runs after every task
     (accuracy matrix, forgetting, backward transfer). For a domain-incremental ``base``
     (``incremental="domain"``), ``train_domains`` and ``test_domains`` give every sample's task.
+
+    Parameters
+    ----------
+    train, test : TensorData
+    model_fn : callable
+        ``model_fn()`` returning a fresh :class:`~mylib.nn.models.ContrastiveNet`.
+    base : ContinualConfig
+    variants : dict
+        Name -> overrides of ``base`` (e.g. ``{"Co2L": {}, "CILA": {"method": "cila"}}``).
+    seeds : sequence of int
+    augment : Augment
+        The training views (e.g. :func:`digits_augment`, :func:`image_augment`).
+    device : torch.device, optional
+    probe_epochs, probe_lr, probe_batch_size, probe_augment, probe_schedule, probe_balance
+        The linear probe's settings, as in :func:`evaluate_run`.
+    per_task_probe : bool, default False
+        Probe after every task (needed for the accuracy matrix).
+    cache : TaskCache, optional
+        Shared training of common task prefixes (default: a fresh one).
+    checkpoint_dir_fn : callable, optional
+        ``checkpoint_dir_fn(name, seed, config_dict)`` returning a checkpoint folder or None.
+    train_domains, test_domains : array_like, optional
+        Every sample's task, for ``incremental="domain"``.
 
     Returns
     -------

@@ -28,14 +28,11 @@ Contents
   :func:`bound_terms`, :func:`continual_bound` and :func:`bound_margins` ({prf:ref}`thm-ccl-bound`);
 * the coefficients: :func:`descent_check` ({prf:ref}`prop-ccl-descent`), :func:`buffer_rho`
   ({prf:ref}`asm-ccl-buffer`), :func:`gamma_bound` ({prf:ref}`thm-ccl-gamma`), :func:`cila_lambdas`
-  ({prf:ref}`def-ccl-cila`);
-* tensor image augmentations (no torchvision; to move to :mod:`mylib.nn`): :func:`random_crop`,
-  :func:`random_resized_crop`, :func:`random_hflip`, :func:`color_jitter`, :func:`random_grayscale`,
-  :func:`gaussian_noise` and the composed :class:`Augment`.
+  ({prf:ref}`def-ccl-cila`).
+The image augmentations of Part II's views live in :mod:`mylib.nn.augment` (:class:`~mylib.nn.augment.Augment`).
 """
 from __future__ import annotations
 
-import contextvars
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -45,7 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import (as_tensor, check_finite_array, check_labels, check_nonnegative, check_not_complex,
-                       check_positive_int, check_positive_real, check_unit_interval, is_torch, to_output)
+                       check_positive_int, check_positive_real, is_torch, to_output)
 from .buffer import ClassBalancedBuffer, task_classes  # noqa: F401  (moved; kept importable from here)
 
 __all__ = [
@@ -53,8 +50,6 @@ __all__ = [
     "transfer_log_weights", "consecutive_bound_per_anchor", "consecutive_margin_per_anchor", "max_contrastive_loss",
     "BoundTerms", "bound_terms", "continual_bound", "bound_margins", "buffer_rho", "gamma_bound", "descent_check",
     "cila_lambdas",
-    "random_crop", "random_resized_crop", "random_hflip", "color_jitter", "random_grayscale",
-    "gaussian_noise", "Augment",
 ]
 
 
@@ -1014,240 +1009,3 @@ def cila_lambdas(con_avg: Any, dis_avg: Any, kappa: float) -> np.ndarray:
             raise ValueError(f"the contrastive averages of tasks 2..{t - 1} sum to zero; the ratio is undefined")
         lam[t - 1] = max(1.0, kappa * d / c)
     return lam
-
-
-# --------------------------------------------------------------------------- augmentations (torch only)
-#: Set by :class:`Augment` after it has checked a batch once, so the ops it chains skip the full-tensor
-#: finiteness scan (a host synchronisation on CUDA) on every training step.
-_CHECKED = contextvars.ContextVar("mylib_images_checked", default=False)
-
-
-def _images(x: Any, name: str = "x") -> torch.Tensor:
-    if not is_torch(x):
-        x = torch.as_tensor(check_finite_array(x, name, ndim=4), dtype=torch.float32)
-    if x.ndim != 4:
-        raise ValueError(f"{name} must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}")
-    if x.shape[0] == 0:
-        raise ValueError(f"{name} is empty")
-    if not torch.is_floating_point(x):
-        raise ValueError(f"{name} must be floating point (scale uint8 images to [0, 1] first)")
-    if not _CHECKED.get() and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} contains NaN or inf")
-    return x
-
-
-def _prob(p: Any, name: str) -> float:
-    return check_unit_interval(p, name)
-
-
-def _gen_device(generator, device):
-    return generator.device if generator is not None else device
-
-
-def _rand(n: int, generator, device) -> torch.Tensor:
-    """Uniform [0, 1) draws made on the generator's device (so a CPU generator also drives CUDA data)."""
-    return torch.rand(n, generator=generator, device=_gen_device(generator, device)).to(device)
-
-
-def _uniform(n: int, lo: float, hi: float, generator, device) -> torch.Tensor:
-    return lo + (hi - lo) * _rand(n, generator, device)
-
-
-def random_crop(x: Any, padding: int = 4, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Zero-pad by ``padding`` pixels and crop back to the original size at a random offset per image.
-
-    Values stay in the input's range if it contains 0 (e.g. images in ``[0, 1]``).
-    """
-    x = _images(x)
-    p = check_positive_int(padding, "padding", minimum=0)
-    if p == 0:
-        return x.clone()
-    N, C, H, W = x.shape
-    xp = F.pad(x, (p, p, p, p))
-    gd = _gen_device(generator, x.device)
-    oy = torch.randint(0, 2 * p + 1, (N,), generator=generator, device=gd).to(x.device)
-    ox = torch.randint(0, 2 * p + 1, (N,), generator=generator, device=gd).to(x.device)
-    rows = oy[:, None] + torch.arange(H, device=x.device)
-    cols = ox[:, None] + torch.arange(W, device=x.device)
-    out = xp[torch.arange(N, device=x.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
-    return out.permute(0, 3, 1, 2).contiguous()
-
-
-def random_resized_crop(x: Any, scale: tuple[float, float] = (0.2, 1.0),
-                        ratio: tuple[float, float] = (3 / 4, 4 / 3),
-                        generator: torch.Generator | None = None) -> torch.Tensor:
-    """Crop a random area fraction in ``scale`` with aspect ratio in ``ratio`` and resize it back
-    (bilinear), per image, as torchvision's ``RandomResizedCrop`` used by Co2L (implemented with
-    ``affine_grid``/``grid_sample``; the crop is clipped to the image).
-    """
-    x = _images(x)
-    lo, hi = float(scale[0]), float(scale[1])
-    if not 0 < lo <= hi <= 1:
-        raise ValueError(f"scale must satisfy 0 < lo <= hi <= 1, got {scale}")
-    rlo, rhi = float(ratio[0]), float(ratio[1])
-    if not 0 < rlo <= rhi:
-        raise ValueError(f"ratio must satisfy 0 < lo <= hi, got {ratio}")
-    N = x.shape[0]
-    dev = x.device
-    area = _uniform(N, lo, hi, generator, dev)
-    logr = _uniform(N, math.log(rlo), math.log(rhi), generator, dev)
-    r = logr.exp()
-    H, W = x.shape[-2:]
-    w = torch.sqrt(area * r * H / W).clamp(max=1.0)  # width / height in pixels = r, area fraction = area
-    h = torch.sqrt(area * W / (r * H)).clamp(max=1.0)
-    cx = (2 * _rand(N, generator, dev) - 1) * (1 - w)
-    cy = (2 * _rand(N, generator, dev) - 1) * (1 - h)
-    theta = torch.zeros(N, 2, 3, device=dev, dtype=x.dtype)
-    theta[:, 0, 0], theta[:, 0, 2] = w, cx
-    theta[:, 1, 1], theta[:, 1, 2] = h, cy
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-
-
-def random_hflip(x: Any, p: float = 0.5, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Flip each image left-right with probability ``p``."""
-    x = _images(x)
-    p = _prob(p, "p")
-    flip = _rand(x.shape[0], generator, x.device) < p
-    return torch.where(flip[:, None, None, None], x.flip(-1), x)
-
-
-def _gray(x: torch.Tensor) -> torch.Tensor:
-    if x.shape[1] == 1:
-        return x
-    w = torch.tensor([0.299, 0.587, 0.114], device=x.device, dtype=x.dtype)
-    return (x[:, :3] * w[None, :, None, None]).sum(1, keepdim=True)
-
-
-def color_jitter(x: Any, brightness: float = 0.4, contrast: float = 0.4, saturation: float = 0.4,
-                 hue: float = 0.1, p: float = 0.8, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Random brightness, contrast, saturation and hue changes (in that order), applied with probability ``p``.
-
-    Factors are drawn per image uniformly in ``[1 - b, 1 + b]`` (hue: a rotation by
-    ``2 pi h`` with ``h`` uniform in ``[-hue, hue]`` around the grey axis of RGB space). Inputs
-    are images in ``[0, 1]``; each step clamps to ``[0, 1]``. Saturation and hue need 3 channels
-    and are skipped for 1-channel images.
-    """
-    x = _images(x)
-    for v, nm in ((brightness, "brightness"), (contrast, "contrast"), (saturation, "saturation")):
-        check_nonnegative(v, nm)
-    hue = check_nonnegative(hue, "hue")
-    if hue > 0.5:
-        raise ValueError(f"hue must lie in [0, 0.5], got {hue}")
-    p = _prob(p, "p")
-    N, dev = x.shape[0], x.device
-    apply = (_rand(N, generator, dev) < p)[:, None, None, None]
-    b = _uniform(N, 1 - brightness, 1 + brightness, generator, dev)[:, None, None, None]
-    c = _uniform(N, 1 - contrast, 1 + contrast, generator, dev)[:, None, None, None]
-    s = _uniform(N, 1 - saturation, 1 + saturation, generator, dev)[:, None, None, None]
-    h = _uniform(N, -hue, hue, generator, dev)
-    y = (x * b).clamp(0, 1)
-    m = _gray(y).mean(dim=(1, 2, 3), keepdim=True)
-    y = ((y - m) * c + m).clamp(0, 1)
-    if x.shape[1] == 3:
-        g = _gray(y)
-        y = ((y - g) * s + g).clamp(0, 1)
-        # hue: rotate around the (1,1,1) axis by angle 2*pi*h (Rodrigues' formula)
-        ang = 2 * math.pi * h
-        cos, sin = torch.cos(ang), torch.sin(ang)
-        k = 1 / math.sqrt(3)
-        one = torch.ones_like(cos)
-        K = torch.tensor([[0, -k, k], [k, 0, -k], [-k, k, 0]], device=dev, dtype=x.dtype)
-        I = torch.eye(3, device=dev, dtype=x.dtype)
-        kk = torch.full((3, 3), k * k, device=dev, dtype=x.dtype)
-        R = (cos[:, None, None] * I + sin[:, None, None] * K + (one - cos)[:, None, None] * kk)
-        y = torch.einsum("nij,njhw->nihw", R, y).clamp(0, 1)
-    return torch.where(apply, y, x)
-
-
-def random_grayscale(x: Any, p: float = 0.2, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Replace each image by its luminance (ITU-R 601 weights, repeated over channels) with probability ``p``."""
-    x = _images(x)
-    p = _prob(p, "p")
-    g = _gray(x).expand_as(x)
-    mask = (_rand(x.shape[0], generator, x.device) < p)[:, None, None, None]
-    return torch.where(mask, g, x)
-
-
-def gaussian_noise(x: Any, std: float = 0.1, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Add i.i.d. ``N(0, std^2)`` noise (for standardised inputs such as the digits)."""
-    x = _images(x)
-    std = check_nonnegative(std, "std")
-    noise = torch.randn(x.shape, generator=generator, device=_gen_device(generator, x.device), dtype=x.dtype)
-    return x + std * noise.to(x.device)
-
-
-@dataclass
-class Augment:
-    """A composed augmentation: scale -> crop -> flip -> colour jitter -> grayscale -> noise -> normalise.
-
-    ``__call__(x, generator)`` returns one random view; :meth:`plain` applies only the
-    deterministic part (scaling and normalisation) for evaluation. uint8 inputs are scaled to
-    ``[0, 1]`` first.
-
-    Attributes
-    ----------
-    resized_crop : tuple or None
-        ``scale`` of :func:`random_resized_crop` (Co2L uses ``(0.2, 1.0)``), or None.
-    crop_padding : int
-        Padding of :func:`random_crop` (0: off).
-    hflip : float
-        Probability of :func:`random_hflip`.
-    jitter : tuple of 4 floats or None
-        ``(brightness, contrast, saturation, hue)`` of :func:`color_jitter`, applied with probability ``jitter_p``.
-    grayscale : float
-        Probability of :func:`random_grayscale`.
-    noise_std : float
-        Standard deviation of :func:`gaussian_noise`.
-    mean, std : sequences or None
-        Per-channel normalisation applied last.
-    """
-
-    resized_crop: tuple[float, float] | None = None
-    crop_padding: int = 0
-    hflip: float = 0.0
-    jitter: tuple[float, float, float, float] | None = None
-    jitter_p: float = 0.8
-    grayscale: float = 0.0
-    noise_std: float = 0.0
-    mean: Sequence[float] | None = None
-    std: Sequence[float] | None = None
-
-    def _scale(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dtype == torch.uint8:
-            return x.float() / 255.0
-        return _images(x)
-
-    def _normalise(self, x: torch.Tensor) -> torch.Tensor:
-        if self.mean is None:
-            return x
-        m = torch.as_tensor(self.mean, device=x.device, dtype=x.dtype)[None, :, None, None]
-        s = torch.as_tensor(self.std, device=x.device, dtype=x.dtype)[None, :, None, None]
-        return (x - m) / s
-
-    def plain(self, x: torch.Tensor) -> torch.Tensor:
-        """Deterministic evaluation transform (scale and normalise only)."""
-        return self._normalise(self._scale(x))
-
-    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        y = self._scale(x)  # validated once here; the chained ops below skip the finiteness scan
-        token = _CHECKED.set(True)
-        try:
-            return self._normalise(self._augment(y, generator))
-        finally:
-            _CHECKED.reset(token)
-
-    def _augment(self, y: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        if self.resized_crop is not None:
-            y = random_resized_crop(y, scale=self.resized_crop, generator=generator)
-        if self.crop_padding:
-            y = random_crop(y, self.crop_padding, generator=generator)
-        if self.hflip:
-            y = random_hflip(y, self.hflip, generator=generator)
-        if self.jitter is not None:
-            y = color_jitter(y, *self.jitter, p=self.jitter_p, generator=generator)
-        if self.grayscale:
-            y = random_grayscale(y, self.grayscale, generator=generator)
-        if self.noise_std:
-            y = gaussian_noise(y, self.noise_std, generator=generator)
-        return y

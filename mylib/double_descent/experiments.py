@@ -316,7 +316,10 @@ def curve_agreement(curve: dict[str, np.ndarray], n: int, min_gap: int = 4, p_mi
 def format_curve(curve: dict[str, np.ndarray], n: int, digits: int = 4) -> str:
     """A text table of a :func:`simulate_curve` result: theory, simulated mean, standard error, relative error and
     z-score per size. Rows with ``|p - n| <= 3`` are marked ``*``: there the risk has infinite variance
-    ({ref}`ex-dd-chi2`) or infinite mean, so their standard errors are not meaningful.
+    ({ref}`ex-dd-chi2`) or infinite mean, so their standard errors are not meaningful. Relative error
+    :math:`\\bar e / e - 1` (signed) and :math:`z = (\\bar e - e)/\\mathrm{SE}`; rows with infinite theory show only the
+    simulation. Part III's :func:`mylib.linear_cl.experiments.mc_table` is the same comparison from raw repetitions,
+    as a DataFrame.
 
     Parameters
     ----------

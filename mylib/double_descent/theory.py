@@ -133,8 +133,22 @@ def intercept_ridgeless_risk(p: Any, n: int, noise: float, signal: float):
     with :math:`R` the known-mean risk of :func:`ridgeless_risk`. It is infinite for :math:`|p - (n - 1)| \\le 1`
     and the interpolation threshold (the median's peak) moves from ``p = n`` to ``p = n - 1``.
 
-    Parameters, return value and errors as :func:`ridgeless_risk`, except that ``n >= 2`` (``ValueError``
-    otherwise).
+    Parameters
+    ----------
+    p, noise, signal
+        As in :func:`ridgeless_risk` (model size(s), noise variance, signal per output; all ``>= 0``).
+    n : int
+        Training samples, at least 2 (the centred fit has ``n - 1`` effective samples).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        :math:`R_{\\mathrm{int}}(p; n)`, a float for scalar ``p``, else an array of the shape of ``p``.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not an integer ``>= 2``, or as :func:`ridgeless_risk` for ``p``, ``noise`` or ``signal``.
 
     Examples
     --------

@@ -138,7 +138,18 @@ DATASETS: tuple[str, ...] = ("digits", "digits_image", "cifar10", "cifar100")
 
 @dataclass
 class Dataset:
-    """A train/test pair with its number of classes and per-batch transforms (None for digits)."""
+    """A train/test pair with its number of classes and per-batch transforms (None for digits).
+
+    Attributes
+    ----------
+    name : str
+        E.g. ``"digits"``, ``"cifar10"``.
+    train, test : TensorData
+    num_classes : int
+    train_transform, eval_transform : callable or None
+        Batch transforms ``transform(x, generator)`` for :func:`mylib.nn.fit` (CIFAR:
+        :func:`mylib.nn.cifar_transform`); None for data used as stored.
+    """
 
     name: str
     train: TensorData
@@ -491,7 +502,21 @@ def correlations(x: Any, ys: Mapping[str, Any]) -> dict[str, dict[str, float]]:
 def terminal_start(history: Mapping[str, Any], threshold: float = 1.0, key: str = "train_acc") -> float:
     """First epoch of the terminal phase: the first with ``history[key] >= threshold`` (NaN if never).
 
-    The terminal phase of Papyan et al. (2020) begins when the training error reaches zero.
+    The terminal phase of Papyan et al. (2020) begins when the training error reaches zero; Neural Collapse
+    ({prf:ref}`def-nc-properties`) is measured from there on.
+
+    Parameters
+    ----------
+    history : mapping
+        Columns ``epoch`` and ``key`` (e.g. :func:`mylib.nn.history_columns` of a training history).
+    threshold : float, default 1.0
+        The accuracy that starts the phase.
+    key : str, default "train_acc"
+
+    Returns
+    -------
+    float
+        The epoch, or NaN if ``history[key]`` never reaches ``threshold``.
 
     Raises
     ------
@@ -828,10 +853,24 @@ def run_grokking_seeds(cfg: Any, seed: int = 0, device: torch.device | None = No
                        show_progress: bool = True) -> list[dict[str, np.ndarray]]:
     """:func:`run_grokking` for ``cfg.n_seeds`` runs with seeds ``("grokking", seed, k)`` of :mod:`mylib.seeds`.
 
+    Parameters
+    ----------
+    cfg : Config
+        As for :func:`run_grokking`, plus ``n_seeds`` (at least 1).
+    seed : int, default 0
+        The notebook's seed; run ``k`` uses the stream ``("grokking", seed, k)``.
+    device : torch.device, optional
+    show_progress : bool, default True
+
     Returns
     -------
     list of dict
         One history per run.
+
+    Raises
+    ------
+    ValueError
+        If ``cfg.n_seeds`` is not a positive integer, or as :func:`run_grokking`.
     """
     n = check_positive_int(cfg.n_seeds, "n_seeds")
     return [run_grokking(cfg, _seed("grokking", seed, k), device, show_progress) for k in range(n)]
@@ -1109,6 +1148,11 @@ def _prunable(model: torch.nn.Module) -> list[tuple[str, torch.Tensor]]:
 
 def sparsity_of(model: torch.nn.Module) -> float:
     """Fraction of exactly-zero entries among the prunable weights (matrices and kernels, biases excluded).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        E.g. after :func:`magnitude_prune`.
 
     Returns
     -------

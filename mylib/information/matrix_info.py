@@ -66,7 +66,13 @@ ZERO_ROWS: tuple[str, ...] = ("raise", "drop")
 
 
 class SlowPathWarning(RuntimeWarning):
-    """``method="fast"`` was forced where the Kronecker path costs more than the n x n path."""
+    """``method="fast"`` was forced where the Kronecker path costs more than the n x n path.
+
+    Parameters
+    ----------
+    *args
+        The message, as for ``RuntimeWarning``.
+    """
 
 METHODS: tuple[str, ...] = ("auto", "gram", "fast")
 
@@ -560,11 +566,18 @@ def joint_entropy(Z1: Any, Z2: Any, method: str = "auto"):
 
     Implements the joint term of {prf:ref}`def-mi-mutual-information`: the entropy of
     :math:`(G_1\\circ G_2)/n` (Hadamard product of the cosine Gram matrices, unit diagonal).
-    See :func:`mutual_information` for parameters and the fast path.
+    See :func:`mutual_information` for the fast path.
+
+    Parameters
+    ----------
+    Z1, Z2, method
+        As in :func:`mutual_information`: ``(n, d1)`` and ``(n, d2)`` arrays or tensors whose row ``i`` is the same
+        sample, and the path (``"auto"``, ``"gram"`` or ``"fast"``).
 
     Returns
     -------
     float or torch.Tensor
+        A Python float for numpy input, a 0-d tensor if either input is a tensor.
 
     Raises
     ------

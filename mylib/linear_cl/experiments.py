@@ -207,7 +207,11 @@ def mc_table(mc: dict[str, np.ndarray], theory: dict[str, Any], steps: Sequence[
     """Monte Carlo against theory per method and task, as a :class:`pandas.DataFrame`.
 
     Columns ``method``, ``t``, ``theory`` (6 significant digits), ``MC mean``, ``SE``, ``z``, ``rel. err`` (strings,
-    for printing) and the numbers ``_z``, ``_rel`` (:func:`mc_summary`).
+    for printing) and the numbers ``_z``, ``_rel`` (:func:`mc_summary`), with ``rel. err``
+    :math:`= |\\bar e - e|/e` and ``z`` :math:`= (\\bar e - e)/\\mathrm{SE}` from :func:`mylib.stats.mc_agreement`.
+    Part IV's :func:`mylib.double_descent.experiments.format_curve` prints the same comparison for a curve that is
+    already summarised (mean and SE per model size), as fixed-width text with a signed relative error; the two
+    formats are kept because the notebooks print them.
 
     Parameters
     ----------

@@ -236,9 +236,25 @@ def ridge_gap_family(kappa: float, sigma2: float = 1.0, n: int = 2) -> dict[str,
     informative about direction 2 but only weakly about direction 1, which a single ridge
     parameter cannot accommodate: tuned ridge / optimal GR :math:`\\ge \\kappa / 8`.
 
+    Parameters
+    ----------
+    kappa : float
+        :math:`\\kappa \\ge 1`, the size of the gap.
+    sigma2 : float, default 1.0
+        Noise variance :math:`\\sigma^2 > 0`.
+    n : int, default 2
+        Samples per task, at least 2.
+
     Returns
     -------
     dict with ``gammas`` (2, 2), ``ns`` (2,), ``e0`` (2,), ``sigma2``.
+
+    Raises
+    ------
+    ValueError
+        If ``kappa < 1``, ``sigma2`` is zero (or not a finite non-negative real), or ``n`` is not an integer ``>= 2``.
+    TypeError
+        For a complex ``kappa`` or ``sigma2``.
     """
     kappa = _real_scalar(kappa, "kappa")
     if kappa < 1:

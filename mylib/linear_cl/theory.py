@@ -56,6 +56,11 @@ def gr_error(gammas: Any, lams: Any, ns: Any, sigma2: float, e0: Any, *, per_dir
     per_direction : bool
         Return the (T, p) array :math:`e_j^{(t)}` instead of its row sums.
 
+    Returns
+    -------
+    numpy.ndarray
+        Shape (T,): :math:`E\\lVert \\hat w_t - w^* \\rVert^2` after each task; (T, p) with ``per_direction``.
+
     Raises
     ------
     ValueError
@@ -490,6 +495,11 @@ def tune_ridge_design(Xs: Sequence[Any], w_star: Any, sigma2: float, grid: Any |
     grid : array_like, optional
         Candidate values (as :func:`tune_ridge`).
 
+    Returns
+    -------
+    lams, errors : numpy.ndarray, shape (T,)
+        The chosen :math:`\lambda_t` and the exact expected error after each task.
+
     Raises
     ------
     ValueError
@@ -740,11 +750,28 @@ def memory_error(gammas: Any, ns: Any, sigma2: float, e0: Any, kind: str, k: int
     recursion of {prf:ref}`thm-lcl-recursion` (fixed design). A direction with :math:`\\lambda_j^{(t)} = \\gamma_j^{(t)} = 0`
     is left unchanged (the :math:`\\Xi \\to 0^+` limit), as the estimator does.
 
-    Parameters and errors as :func:`memory_lams` and :func:`gr_error`.
+    Parameters
+    ----------
+    gammas : array_like, shape (T, p)
+        Eigenvalues :math:`\\gamma_j^{(t)}` of the tasks' second-moment matrices.
+    ns : array_like, shape (T,)
+    sigma2 : float
+    e0 : array_like, shape (p,)
+        Initial error per direction.
+    kind : {"full", "last", "lowrank"}
+        The memory (:func:`memory_lams`).
+    k : int, optional
+        Rank for ``"lowrank"``.
 
     Returns
     -------
     numpy.ndarray, shape (T,)
+
+    Raises
+    ------
+    ValueError
+        As :func:`memory_lams` (unknown ``kind``, missing or out-of-range ``k``) and :func:`gr_error` (shapes,
+        negative values, NaN).
     """
     lams = memory_lams(gammas, ns, kind, k)
     g = _spectra(gammas)

@@ -25,7 +25,18 @@ CONV_INITS = ("kaiming", "torch")
 
 def kaiming_init(module: nn.Module) -> nn.Module:
     """Kaiming-normal (fan_out, ReLU) weights for every convolution, weight 1 and bias 0 for every BatchNorm
-    (He et al., 2015; the initialisation of Co2L's and Zagoruyko & Komodakis' networks). Returns ``module``."""
+    (He et al., 2015; the initialisation of Co2L's and Zagoruyko & Komodakis' networks).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Initialised in place (every ``Conv2d`` and ``BatchNorm2d`` below it).
+
+    Returns
+    -------
+    torch.nn.Module
+        ``module``.
+    """
     for m in module.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

@@ -108,6 +108,22 @@ def probe_lr(epoch: int, step: int, steps: int, epochs: int, lr: float, schedule
     :math:`\\lceil 0.6 E\\rceil, \\lceil 0.75 E\\rceil, \\lceil 0.9 E\\rceil` below ``epoch + 1`` (Co2L: 60, 75, 90
     of :math:`E = 100`); ``"cosine"``: :func:`mylib.runtime.cosine_lr` over all steps.
 
+    Parameters
+    ----------
+    epoch, step : int
+        0-based epoch and step within it.
+    steps : int
+        Steps per epoch.
+    epochs : int
+        :math:`E`.
+    lr : float
+        :math:`\\eta`.
+    schedule : {"step", "cosine"}
+
+    Returns
+    -------
+    float
+
     Raises
     ------
     ValueError

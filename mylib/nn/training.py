@@ -50,7 +50,25 @@ class MLP(nn.Module):
     """Fully connected ReLU network ``in_dim -> width x depth -> num_classes``.
 
     ``features(x)`` is the output of the last hidden ReLU layer (dimension ``width``);
-    ``fc`` is the linear head.
+    ``fc`` is the linear head. Inputs are flattened from the second dimension on.
+
+    Parameters
+    ----------
+    in_dim : int
+        Input dimension (after flattening), at least 1.
+    num_classes : int
+        At least 2.
+    width : int, default 128
+        Width of every hidden layer.
+    depth : int, default 2
+        Number of hidden ``Linear + ReLU`` layers, at least 1.
+    bias : bool, default True
+        Biases in every linear layer, the head included.
+
+    Raises
+    ------
+    ValueError
+        If a size is not a positive integer or ``num_classes < 2``.
     """
 
     def __init__(self, in_dim: int, num_classes: int, width: int = 128, depth: int = 2, bias: bool = True):
@@ -78,7 +96,20 @@ class MLP(nn.Module):
 class SmallCNN(nn.Module):
     """Two 3x3 conv + BatchNorm + ReLU stages and global average pooling (for 8x8 digits).
 
-    ``features(x)`` is the pooled representation of dimension ``2 * width``.
+    ``features(x)`` is the pooled representation of dimension ``2 * width`` (the second stage has stride 2).
+
+    Parameters
+    ----------
+    in_channels : int, default 1
+    num_classes : int, default 10
+        At least 2.
+    width : int, default 16
+        Channels of the first stage (the second has ``2 * width``).
+
+    Raises
+    ------
+    ValueError
+        If a size is not a positive integer or ``num_classes < 2``.
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, width: int = 16):
@@ -128,7 +159,26 @@ class WideResNet(nn.Module):
     ``depth = 6 n + 4`` (28 gives n = 4 blocks per stage); stage widths are
     ``16, 16k, 32k, 64k`` for ``k = widen_factor``. ``features(x)`` is the globally
     pooled output of the final BN-ReLU (dimension ``64 k``), ``fc`` the linear head.
-    WRN-28-2 (1.5 M parameters) and WRN-28-8 (23.4 M) are the paper's CIFAR-10/100 models.
+    WRN-28-2 (1.5 M parameters) and WRN-28-8 (23.4 M) are the paper's CIFAR-10/100 models
+    ({ref}`sec-nce-full-recipe`). Convolutions get :func:`mylib.nn.models.kaiming_init`, the head's bias 0.
+
+    Parameters
+    ----------
+    depth : int, default 28
+        :math:`6 n + 4` with :math:`n \\ge 1`.
+    widen_factor : int, default 2
+        :math:`k \\ge 1`.
+    num_classes : int, default 10
+        At least 2.
+    dropout : float, default 0.0
+        Dropout probability between the two convolutions of each block.
+    in_channels : int, default 3
+
+    Raises
+    ------
+    ValueError
+        If ``depth`` is not of the form :math:`6 n + 4` (at least 10), ``widen_factor`` is not a positive integer,
+        ``num_classes < 2`` or ``dropout`` is negative.
     """
 
     def __init__(self, depth: int = 28, widen_factor: int = 2, num_classes: int = 10,
@@ -172,6 +222,25 @@ class ModularTransformer(nn.Module):
     ReLU MLP, both residual, no LayerNorm. ``features(x)`` is the residual stream at the
     last position (the final hidden representation, dimension ``d_model``); ``fc`` is the
     unembedding (no bias), whose rows are the class heads.
+
+    Parameters
+    ----------
+    p : int
+        The modulus, at least 2 (vocabulary :math:`p + 1`, :math:`p` classes).
+    d_model : int, default 128
+        Width of the residual stream; a multiple of ``n_heads``.
+    n_heads : int, default 4
+        Attention heads.
+    d_mlp : int, default 512
+        Hidden width of the MLP.
+    n_ctx : int, default 3
+        Sequence length (the position embeddings).
+
+    Raises
+    ------
+    ValueError
+        If ``p < 2``, a size is not a positive integer, or ``d_model`` is not divisible by ``n_heads``; ``features``
+        raises it for tokens not of shape ``(n, n_ctx)``.
     """
 
     def __init__(self, p: int, d_model: int = 128, n_heads: int = 4, d_mlp: int = 512, n_ctx: int = 3):
@@ -237,10 +306,24 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 def build_model(name: str, **kwargs: Any) -> nn.Module:
     """Build a model by name (one of :data:`MODELS`) with keyword arguments.
 
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODELS`: ``"mlp"``, ``"cnn"``, ``"wrn"``, ``"wrn-28-2"``, ``"wrn-28-8"``, ``"transformer"``,
+        ``"contrastive-mlp"``, ``"contrastive-resnet18"``.
+    **kwargs
+        The model's constructor arguments (e.g. ``num_classes``, ``width``).
+
+    Returns
+    -------
+    torch.nn.Module
+        A fresh model exposing ``features(x)`` and a linear head ``fc`` (the contrastive ones: see
+        :class:`mylib.nn.models.ContrastiveNet`).
+
     Raises
     ------
     ValueError
-        For an unknown name.
+        For an unknown name (the model's own checks apply to ``kwargs``).
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; valid: {sorted(MODELS)}")
@@ -248,7 +331,25 @@ def build_model(name: str, **kwargs: Any) -> nn.Module:
 
 
 def head_rows(model: nn.Module, labels: torch.Tensor) -> torch.Tensor:
-    """The classifier head of each sample's label: rows ``W[y_i]`` of ``model.fc.weight``."""
+    """The classifier head of each sample's label: rows ``W[y_i]`` of ``model.fc.weight``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Has a linear head ``fc``.
+    labels : torch.Tensor
+        Integer labels :math:`y_i`.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(n, d)``, the rows :math:`w_{y_i}` (differentiable, on the head's device).
+
+    Raises
+    ------
+    ValueError
+        If ``model`` has no ``fc``.
+    """
     if not hasattr(model, "fc"):
         raise ValueError("model has no linear head `fc`")
     return model.fc.weight[labels.long()]
@@ -352,7 +453,20 @@ def lr_at(step: int, total_steps: int, config: TrainConfig) -> float:
     """Learning rate at optimisation step ``step`` (0-based) of ``total_steps``.
 
     Linear warm-up over ``warmup_steps``, then constant or half-cosine decay
-    :math:`\\eta\\,\\tfrac12\\bigl(1+\\cos(\\pi\\,(t-t_w)/(T-t_w))\\bigr)`.
+    :math:`\\eta\\,\\tfrac12\\bigl(1+\\cos(\\pi\\,(t-t_w)/(T-t_w))\\bigr)` (:func:`mylib.runtime.cosine_lr`).
+
+    Parameters
+    ----------
+    step : int
+        :math:`t`, 0-based.
+    total_steps : int
+        :math:`T`.
+    config : TrainConfig
+        Its ``lr`` (:math:`\\eta`), ``warmup_steps`` (:math:`t_w`) and ``schedule`` (``"constant"`` or ``"cosine"``).
+
+    Returns
+    -------
+    float
     """
     if config.schedule == "constant" and not (config.warmup_steps and step < config.warmup_steps):
         return config.lr
@@ -364,6 +478,20 @@ def epoch_permutation(n: int, epoch: int, data_seed: int) -> torch.Tensor:
 
     Depending only on ``(data_seed, epoch)`` (through :func:`mylib.seeds.torch_generator`), it is reproduced
     exactly after a resume.
+
+    Parameters
+    ----------
+    n : int
+        Number of training samples.
+    epoch : int
+        0-based epoch.
+    data_seed : int
+        ``TrainConfig.data_seed``.
+
+    Returns
+    -------
+    torch.Tensor
+        A permutation of ``0..n-1`` (int64, on the CPU).
     """
     g = seeds.torch_generator("fit-data-order", int(data_seed), int(epoch))
     return torch.randperm(n, generator=g)
@@ -379,7 +507,20 @@ def cifar_transform(augment: bool, mean: Sequence[float] = CIFAR10_MEAN, std: Se
 
     Scales to [0, 1], then (``augment=True``) :func:`mylib.nn.augment.crop_flip` (a random 32x32 crop of the
     4-pixel reflection-padded image and a random horizontal flip, drawn from the epoch's generator, so
-    augmentation is reproduced after a resume), then normalises. Returns ``transform(x, generator)``.
+    augmentation is reproduced after a resume), then normalises (:func:`mylib.nn.augment.normalise`).
+
+    Parameters
+    ----------
+    augment : bool
+        Crop and flip (training) or only scale and normalise (evaluation).
+    mean, std : sequences of 3 floats
+        Normalisation constants (default: CIFAR-10's, :data:`mylib.nn.augment.CIFAR10_MEAN` and
+        :data:`mylib.nn.augment.CIFAR10_STD`).
+
+    Returns
+    -------
+    callable
+        ``transform(x, generator=None)`` returning a contiguous float32 batch; ``fit`` passes the epoch's generator.
     """
 
     def transform(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -393,9 +534,25 @@ def cifar_transform(augment: bool, mean: Sequence[float] = CIFAR10_MEAN, std: Se
 
 # --------------------------------------------------------------------------- losses
 def cross_entropy_loss(label_smoothing: float = 0.0):
-    """Cross-entropy with label smoothing :math:`\\varepsilon`, with the loss signature of :func:`fit`.
+    """Cross-entropy with label smoothing :math:`\\varepsilon` ({prf:ref}`def-nce-label-smoothing`), with the loss
+    signature of :func:`fit`.
 
     :math:`\\ell = -\\sum_c q_c \\log p_c` with :math:`q = (1-\\varepsilon)\\,e_y + \\varepsilon/C`.
+
+    Parameters
+    ----------
+    label_smoothing : float, default 0.0
+        :math:`\\varepsilon \\in [0, 1)` (0: plain cross-entropy).
+
+    Returns
+    -------
+    callable
+        ``loss(logits, y, features=None, model=None)``: the batch mean of :math:`\\ell` (logits cast to float32).
+
+    Raises
+    ------
+    ValueError
+        If ``label_smoothing`` is negative, not finite or at least 1.
     """
     eps = check_nonnegative(label_smoothing, "label_smoothing")
     if eps >= 1:
@@ -417,7 +574,28 @@ def collect_outputs(model: nn.Module, data: TensorData, batch_size: int = 1024,
                     transform: Callable | None = None, device: torch.device | None = None,
                     amp: bool = False, channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Features and logits of every sample of ``data`` in eval mode (float32, on ``device``;
-    :func:`mylib.nn.batched_outputs`)."""
+    :func:`mylib.nn.batched_outputs`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Exposes ``features(x)`` and a linear head ``fc``.
+    data : TensorData
+    batch_size : int, default 1024
+    transform : callable, optional
+        ``transform(x, None)`` applied to each batch on the device (e.g. :func:`cifar_transform` ``(False)``).
+    device : torch.device, optional
+        Default: the device of the model's parameters.
+    amp : bool, default False
+        bfloat16 autocast on CUDA.
+    channels_last : bool, default False
+        Channels-last memory format for 4-D batches.
+
+    Returns
+    -------
+    features, logits : torch.Tensor
+        ``(n, d)`` and ``(n, C)``, float32, in the order of ``data``.
+    """
     device = device or next(model.parameters()).device
 
     def fn(m, x):
@@ -431,7 +609,18 @@ def collect_outputs(model: nn.Module, data: TensorData, batch_size: int = 1024,
 
 def evaluate(model: nn.Module, data: TensorData, batch_size: int = 1024, transform: Callable | None = None,
              device: torch.device | None = None) -> dict[str, float]:
-    """Mean cross-entropy ``loss`` and accuracy ``acc`` of ``model`` on ``data`` (eval mode)."""
+    """Mean cross-entropy ``loss`` and accuracy ``acc`` of ``model`` on ``data`` (eval mode).
+
+    Parameters
+    ----------
+    model, data, batch_size, transform, device
+        As in :func:`collect_outputs`, which computes the logits.
+
+    Returns
+    -------
+    dict
+        ``loss`` (mean cross-entropy, no label smoothing) and ``acc`` (fraction correct, in [0, 1]), floats.
+    """
     device = device or next(model.parameters()).device
     _, logits = collect_outputs(model, data, batch_size, transform, device)
     y = data.y.to(device)
@@ -446,6 +635,21 @@ class EpochContext:
     (float32, on the training device), ``test_labels`` its labels; ``record`` holds the
     metrics collected so far this epoch (hooks may read it); ``train_features`` are the
     eval-mode training features when the loop evaluated the training set (else None).
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        The model being trained (in eval mode while the hooks run).
+    epoch : int
+        Epochs completed (0: the evaluation before training).
+    train, test : TensorData
+        The training data and the test data (None without test data), on the training device.
+    test_features, test_logits, test_labels : torch.Tensor or None
+        Eval-mode features, logits and labels of the test data.
+    record : dict
+        The epoch's record so far (``epoch``, ``step``, ``lr``, losses, accuracies).
+    train_features : torch.Tensor or None
+        Eval-mode training features, when the loop evaluated the training set.
     """
 
     model: nn.Module
@@ -484,7 +688,7 @@ def fit(model: nn.Module, train: TensorData, test: TensorData | None = None,
     """Train ``model`` in place and return its history (one record per evaluated epoch).
 
     Each step minimises ``loss_fn(logits, y, features, model)`` (default: cross-entropy
-    with ``config.label_smoothing``) on a mini-batch drawn in the order
+    with ``config.label_smoothing``, {prf:ref}`def-nce-label-smoothing`) on a mini-batch drawn in the order
     :func:`epoch_permutation` ``(n, epoch, config.data_seed)``; the learning rate follows
     :func:`lr_at`. After every ``eval_every`` epochs the test set is evaluated once
     (features and logits), then each hook is called with an :class:`EpochContext` and
@@ -495,11 +699,46 @@ def fit(model: nn.Module, train: TensorData, test: TensorData | None = None,
     the same directory resumes after the last saved epoch, and ends with exactly the
     weights and history of an uninterrupted run.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Exposes ``features(x)`` and a linear head ``fc`` (e.g. :func:`build_model`); moved to ``device``.
+    train : TensorData
+        Training data (kept on the device for the whole run).
+    test : TensorData, optional
+        Evaluated with the training data after every ``eval_every`` epochs.
+    config : TrainConfig, optional
+        Optimiser, schedule, sizes and seeds (default: ``TrainConfig()``).
+    loss_fn : callable, optional
+        ``loss_fn(logits, y, features, model)`` returning a scalar tensor (default: :func:`cross_entropy_loss`).
+    hooks : iterable of callables
+        ``hook(ctx: EpochContext)`` returning a dict of extra metrics, or None.
+    checkpoint_dir : path-like, optional
+        Folder for checkpoints and resume (None: no checkpoints).
+    device : torch.device, optional
+        Default: :func:`mylib.runtime.get_device`.
+    train_transform : callable, optional
+        ``train_transform(x, generator)`` applied to each training batch with the epoch's generator.
+    eval_transform : callable, optional
+        ``eval_transform(x, None)`` applied to evaluated batches.
+    desc : str, default "train"
+        Label of the progress bar.
+    show_progress : bool, default True
+
     Returns
     -------
     list of dict
         Records with keys ``epoch`` (1-based), ``step``, ``lr``, ``train_loss``,
         ``train_acc``, ``test_loss``, ``test_acc`` and whatever the hooks add.
+
+    Raises
+    ------
+    ValueError
+        If ``config`` is not a :class:`TrainConfig`, ``train`` or ``test`` is not a non-empty
+        :class:`~mylib.data.TensorData` with finite features, ``model`` lacks ``features``/``fc``, or a checkpoint in
+        ``checkpoint_dir`` was written with another configuration.
+    FloatingPointError
+        If an epoch's training loss is not finite.
     """
     config = config or TrainConfig()
     if not isinstance(config, TrainConfig):
@@ -625,7 +864,23 @@ def fit(model: nn.Module, train: TensorData, test: TensorData | None = None,
 
 
 def history_columns(history: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """Turn a list of records into ``{key: np.ndarray}`` (missing entries become NaN)."""
+    """Turn a list of records into ``{key: np.ndarray}`` (missing entries become NaN).
+
+    Parameters
+    ----------
+    history : sequence of dict
+        E.g. :func:`fit`'s result.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        One float array per key (in order of first appearance), one entry per record.
+
+    Raises
+    ------
+    ValueError
+        If ``history`` is empty.
+    """
     if len(history) == 0:
         raise ValueError("history is empty")
     keys: list[str] = []
@@ -642,6 +897,18 @@ def interpolate_state_dicts(sd_a: dict[str, torch.Tensor], sd_b: dict[str, torch
     Floating tensors (weights, BN running statistics) are interpolated; integer buffers
     (e.g. BN ``num_batches_tracked``) are taken from ``sd_a``. ``alpha`` outside [0, 1]
     extrapolates and is allowed.
+
+    Parameters
+    ----------
+    sd_a, sd_b : dict of torch.Tensor
+        State dicts :math:`\\theta_A`, :math:`\\theta_B` with the same keys and shapes.
+    alpha : float
+        :math:`\\alpha` (0 gives ``sd_a``, 1 gives ``sd_b``).
+
+    Returns
+    -------
+    dict of torch.Tensor
+        New tensors, on the device and dtype of ``sd_a``.
 
     Raises
     ------
@@ -673,6 +940,23 @@ def reset_bn_stats(model: nn.Module, data: TensorData, batch_size: int = 256,
 
     Interpolated networks need this: the average of two networks' BN statistics is not
     the statistics of the averaged network. Models without BatchNorm are returned unchanged.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Exposes ``features(x)``; modified in place.
+    data : TensorData
+        The data whose statistics are taken (training mode, no gradients).
+    batch_size : int, default 256
+    transform : callable, optional
+        ``transform(x, None)`` applied to each batch.
+    device : torch.device, optional
+        Default: the device of the model's parameters.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model``: with BatchNorm, in eval mode with its momenta restored; without, untouched.
     """
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not bns:
