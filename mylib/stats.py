@@ -29,8 +29,8 @@ def _array(x: Any, name: str) -> np.ndarray:
 def mean_se(x: Any, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Sample mean and its standard error :math:`s/\\sqrt{m}` (``ddof=1``) along ``axis``.
 
-    With :math:`m` values :math:`x_1, \\dots, x_m`: :math:`\\bar x = \\frac1m \\sum_i x_i` and
-    :math:`s^2 = \\frac{1}{m-1} \\sum_i (x_i - \\bar x)^2`.
+    With :math:`m` values :math:`x_1, \\\\dots, x_m`: :math:`\\\\bar x = \\\\frac1m \\\\sum_i x_i` and
+    :math:`s^2 = \\\\frac{1}{m-1} \\\\sum_i (x_i - \\\\bar x)^2`.
 
     Parameters
     ----------
@@ -42,9 +42,9 @@ def mean_se(x: Any, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     mean : numpy.ndarray
-        :math:`\\bar x`, the shape of ``x`` without ``axis``.
+        :math:`\\\\bar x`, the shape of ``x`` without ``axis``.
     se : numpy.ndarray
-        :math:`s/\\sqrt{m}`, same shape.
+        :math:`s/\\\\sqrt{m}`, same shape.
 
     Raises
     ------
@@ -70,8 +70,8 @@ def _mean_se(a: np.ndarray, axis: int, name: str) -> tuple[np.ndarray, np.ndarra
 def mc_agreement(samples: Any, theory: Any, axis: int = 0) -> dict[str, np.ndarray]:
     """Agreement of a Monte Carlo mean with a closed form: mean, SE, z-score and relative error.
 
-    :math:`z = (\\bar e - e)/\\mathrm{SE}` and :math:`|\\bar e - e|/e`, where :math:`\\bar e, \\mathrm{SE}` are
-    :func:`mean_se` of ``samples`` and :math:`e` is ``theory``. A correct closed form gives :math:`|z| \\lesssim 3`
+    :math:`z = (\\\\bar e - e)/\\\\mathrm{SE}` and :math:`|\\\\bar e - e|/e`, where :math:`\\\\bar e, \\\\mathrm{SE}` are
+    :func:`mean_se` of ``samples`` and :math:`e` is ``theory``. A correct closed form gives :math:`|z| \\\\lesssim 3`
     at every point (about normal for many repetitions).
 
     Parameters
@@ -109,8 +109,8 @@ def mc_agreement(samples: Any, theory: Any, axis: int = 0) -> dict[str, np.ndarr
 def paired_difference(a: Any, b: Any) -> dict[str, float]:
     """Mean ± SE of the paired differences ``a - b`` (same seeds/splits), with their count.
 
-    With :math:`d_i = a_i - b_i`, :math:`i = 1..n`: the mean :math:`\\bar d`, :math:`\\mathrm{sd} = s_d`,
-    :math:`\\mathrm{SE} = s_d/\\sqrt n` and :math:`z = \\bar d/\\mathrm{SE}`. Pairing removes the seed-to-seed variation
+    With :math:`d_i = a_i - b_i`, :math:`i = 1..n`: the mean :math:`\\\\bar d`, :math:`\\\\mathrm{sd} = s_d`,
+    :math:`\\\\mathrm{SE} = s_d/\\\\sqrt n` and :math:`z = \\\\bar d/\\\\mathrm{SE}`. Pairing removes the seed-to-seed variation
     that both methods share.
 
     Parameters
@@ -143,9 +143,9 @@ def paired_verdict(d: Any, threshold: float = 2.0) -> str:
     """Say how method A compares with method B from their paired differences ``d = a - b``, naming a direction only
     where it exceeds the noise.
 
-    With :math:`\bar d` and :math:`\mathrm{SE} = s_d/\sqrt n` (:func:`paired_difference`): ``"above"`` if
-    :math:`\bar d > \mathrm{threshold}\cdot\mathrm{SE}`, ``"below"`` if :math:`\bar d < -\mathrm{threshold}\cdot
-    \mathrm{SE}`, ``"the same runs as"`` if every difference is exactly 0, and otherwise ``"within 2 SE of"`` (the
+    With :math:`\\bar d` and :math:`\\mathrm{SE} = s_d/\\sqrt n` (:func:`paired_difference`): ``"above"`` if
+    :math:`\\bar d > \\mathrm{threshold}\\cdot\\mathrm{SE}`, ``"below"`` if :math:`\\bar d < -\\mathrm{threshold}\\cdot
+    \\mathrm{SE}`, ``"the same runs as"`` if every difference is exactly 0, and otherwise ``"within 2 SE of"`` (the
     threshold printed). A sign inside the noise is not reported, so the sentence does not flip with the last bits of
     another CPU's kernels.
 
