@@ -130,3 +130,26 @@ def test_captioned_figures_have_images_in_the_reference(md):
     for cell in code_cells(nb):
         if "figure" in cell.metadata.get("mystnb", {}):
             assert any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])), cell.source[:60]
+
+
+@pytest.mark.parametrize("folder", ["mylib", "tests", "tools", "benchmarks", "book/_ext"])
+def test_sources_compile_without_warnings(folder):
+    """An invalid escape such as ``"\\m"`` in a docstring compiles with only a warning, and ``"\\b"`` silently becomes
+    a backspace in the rendered formula: every source compiles with warnings as errors (mutation: a docstring with
+    ``:math:`\\bar d``` in a non-raw string fails here)."""
+    import warnings
+
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        text = path.read_text()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compile(text, str(path), "exec")
+        assert "\b" not in text, f"{path}: a backspace character (an unescaped \\b in a string?)"
+
+
+def test_source_compile_check_can_fail():
+    import warnings
+
+    with warnings.catch_warnings(), pytest.raises(SyntaxError):
+        warnings.simplefilter("error")
+        compile('"""With :math:`\\mathrm{SE}`."""', "x.py", "exec")
