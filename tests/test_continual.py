@@ -536,3 +536,29 @@ def test_domain_incremental_rotated_digits():
         ct.ContinualConfig(tasks=[[0, 1, 2]] * 3)
     with pytest.raises(ValueError, match="incremental"):
         ct.ContinualConfig(tasks=[[0]], incremental="task")
+
+
+def test_dry_run_caps_seeds_and_probe_samples(monkeypatch):
+    """A dry run of the full profile (issue 14): run_grid runs the first seed only, and the linear probe embeds at
+    most 8 training samples per epoch (not the whole task and buffer); outside a dry run neither is capped."""
+    import mylib.nn.probe as probe_mod
+
+    sizes = []
+    embed = probe_mod.embed
+
+    def spy(model, x, *args, **kw):
+        sizes.append(len(x))
+        return embed(model, x, *args, **kw)
+
+    monkeypatch.setattr(probe_mod, "embed", spy)
+    data = _tiny_data()
+    cfg = _tiny_config(epochs=1, first_epochs=1)
+    for dry, seeds_run, train_sizes in (("1", [0], [8, 8]), ("0", [0, 1], [len(data)] * 2)):
+        monkeypatch.setenv(mylib.runtime.DRYRUN_ENV, dry)
+        recs = ct.run_grid(data, data, _tiny_model, cfg, {"Co2L": {}}, [0, 1], cc.Augment(noise_std=0.1),
+                           device=CPU, probe_epochs=2)
+        assert [r["seed"] for r in recs] == seeds_run
+        sizes.clear()
+        mylib.nn.linear_probe(_tiny_model(), data, data, cfg.tasks, np.arange(len(data)), cc.Augment(noise_std=0.1),
+                              device=CPU, epochs=2, probe_augment=True)
+        assert sizes[:-1] == train_sizes  # one embedding of the training samples per epoch, then the test set

@@ -196,6 +196,23 @@ def test_grokking_phases_on_a_synthetic_history():
     assert math.isnan(E.grokking_phases(h)["generalized"])
 
 
+def test_grokking_phases_of_a_capped_run_report_every_landmark():
+    """A run capped at 2 steps (a dry run) memorises nothing: every landmark is present, NaN or 0, not missing."""
+    full = E.grokking_phases({"step": np.arange(4.0), "train_acc": np.array([0, .5, 1, 1]),
+                              "test_acc": np.array([0, .1, .2, .95]), "mir": np.ones(4), "hdr": np.ones(4),
+                              "mir_batch": np.ones(4), "train_loss": np.array([2.0, 1.0, 30.0, 1.0])})
+    capped = E.grokking_phases({"step": np.array([0.0, 1.0]), "train_acc": np.array([0.0, 0.01]),
+                                "test_acc": np.array([0.0, 0.01]), "mir": np.array([0.1, 0.2]),
+                                "hdr": np.array([0.3, 0.2]), "mir_batch": np.array([0.1, 0.2]),
+                                "train_loss": np.array([4.7, 4.6])})
+    assert set(capped) == set(full)  # the same keys as a run that reaches every landmark
+    assert capped["loss_spikes"] == 0 and isinstance(capped["loss_spikes"], int)
+    for key in ("memorized", "generalized", "delay", "jump", "first_loss_spike", "hdr_peak_after_memorized",
+                "hdr_max_after_memorized", "mir_batch_plateau_peak"):
+        assert math.isnan(capped[key]), key
+    assert f"{capped['hdr_peak_after_memorized'] - capped['first_loss_spike']:+6.0f}" == "  +nan"  # the page's table
+
+
 def test_barrier():
     assert E.barrier([0.9, 0.9, 0.9]) == pytest.approx(0.0)
     assert E.barrier([0.9, 0.5, 0.7]) == pytest.approx(0.3)  # line at 0.8 in the middle

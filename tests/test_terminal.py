@@ -87,3 +87,21 @@ def test_network_driver_smoke():
 def test_terminal_values_errors():
     with pytest.raises(ValueError, match="MIR"):
         tc.terminal_values({"HDR": [0.0]})
+
+
+def test_dry_run_caps_the_evaluation_cost(monkeypatch):
+    """A dry run of the full profile (issue 14) summarises 5 samples per class in the UFM and records the classes a
+    network's capped evaluation sees; outside a dry run every sample is summarised."""
+    monkeypatch.setenv(mylib.runtime.DRYRUN_ENV, "1")
+    h = tc.train_ufm(4, 20, 5, 5000, eval_every=10, seed=0)
+    assert list(h["step"]) == [0, 10, 20]  # steps capped at two evaluations
+    sub = (np.arange(4)[:, None] * 20 + np.arange(5)).ravel()  # the first 5 samples of each class
+    assert tc.collapse_history_record(h["H"][sub], h["y"][sub], h["W"]) == {k: h[k][-1] for k in tc.HISTORY_KEYS}
+    assert tc.collapse_history_record(h["H"], h["y"], h["W"])["MIR"] != h["MIR"][-1]  # not all 80 samples
+    net = tc.train_terminal_network(width=16, depth=1, epochs=1000, eval_every=500, seed=0, device="cpu")
+    assert list(net["epoch"]) == [0, 2]
+    for k in tc.HISTORY_KEYS:
+        assert np.all(np.isfinite(net[k])), k
+    monkeypatch.setenv(mylib.runtime.DRYRUN_ENV, "0")
+    h = tc.train_ufm(4, 20, 5, 20, eval_every=10, seed=0)
+    assert tc.collapse_history_record(h["H"], h["y"], h["W"]) == {k: h[k][-1] for k in tc.HISTORY_KEYS}

@@ -955,6 +955,7 @@ def run_grid(train: TensorData, test: TensorData, model_fn: Callable[[], Contras
         raise ValueError("variants is empty")
     if len(seeds) == 0:
         raise ValueError("seeds is empty")
+    seeds = list(seeds)[:dry_run_cap(len(seeds), 1)]  # a dry run: the first seed (every variant still runs)
     cache = TaskCache() if cache is None else cache
     probe_kw = dict(epochs=probe_epochs, lr=probe_lr, batch_size=probe_batch_size, probe_augment=probe_augment,
                     schedule=probe_schedule, balance=probe_balance)

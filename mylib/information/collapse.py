@@ -26,6 +26,7 @@ import torch
 from .. import profiles
 from .._checks import as_tensor, check_nonnegative, check_positive_int, check_seed, is_torch, to_output
 from ..linalg import haar_orthonormal
+from ..runtime import dry_run_cap
 from .matrix_info import check_real, information_summary
 
 __all__ = [
@@ -59,7 +60,9 @@ __all__ = [
     "mir_perturbation_bound",
 ]
 
-# Sizes of the verification notebook (notebooks/part1_nc_verification.md).
+# Sizes of the verification notebook (notebooks/part1_nc_verification.md). A dry run of the full profile
+# (mylib.runtime.is_dry_run, set before the notebook's kernel imports mylib) caps the costliest sizes (counts, and
+# tuples to their first entries) so every cell runs in seconds on a CPU; otherwise dry_run_cap returns them unchanged.
 profiles.register(
     "part1_nc_verification",
     smoke=dict(
@@ -80,20 +83,20 @@ profiles.register(
         ortho_d=512,
     ),
     full=dict(
-        n_C=998,
+        n_C=dry_run_cap(998, 12),  # a dry run: 12 values of C (the printed table needs 11)
         C_max=1000,
         sample_C=(3, 5, 10, 20, 50, 100),
-        sample_per_class=(1, 2, 5, 10, 20),
+        sample_per_class=(1, 2, 5, 10, 20)[:dry_run_cap(5, 3)],  # a dry run: n <= 500, not 2000
         d=1024,
         batch_C=100,
         batch_per_class=100,
-        batch_sizes=(50, 100, 200, 500, 1000, 2000),
-        batch_reps=20,
+        batch_sizes=(50, 100, 200, 500, 1000, 2000)[:dry_run_cap(6, 4)],
+        batch_reps=dry_run_cap(20, 2),
         noise_C=100,
-        noise_per_class=50,
-        noise_levels=(0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0),
-        noise_reps=5,
-        ortho_n=(10, 50, 100, 200, 500, 1000),
+        noise_per_class=dry_run_cap(50, 12),  # a dry run: n = 1200, not 5000 (the explorer's batch of 100 needs > 10)
+        noise_levels=(0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)[:dry_run_cap(8, 4)],
+        noise_reps=dry_run_cap(5, 1),
+        ortho_n=(10, 50, 100, 200, 500, 1000)[:dry_run_cap(6, 4)],
         ortho_d=4096,
     ),
 )

@@ -931,6 +931,8 @@ def grokking_phases(history: Mapping[str, Any], train_threshold: float = 0.99,
     else:
         out.update(hdr_peak_after_memorized=math.nan, hdr_max_after_memorized=math.nan,
                    hdr_median_after_memorized=math.nan, jump=math.nan)
+        if "train_loss" in history:  # never memorised (e.g. a capped run): no spike after memorisation
+            out.update(loss_spikes=0, first_loss_spike=math.nan)
     if "mir_batch" in history:
         mb = np.asarray(history["mir_batch"], dtype=float)
         out["mir_batch_start"] = float(mb[0])

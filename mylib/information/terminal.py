@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from .. import profiles, seeds
 from .._checks import as_tensor, check_nonnegative, check_positive_int, check_seed
 from ..data import TensorData, load_digits_split
-from ..runtime import dry_run_cap
+from ..runtime import dry_run_cap, is_dry_run
 from .collapse import _labels, center_rows, centered_class_means, collapse_deviations, nc_metrics, nc_mir
 from .matrix_info import information_summary
 
@@ -164,12 +164,15 @@ def train_ufm(C: int, n_per_class: int, d: int, steps: int, lr: float = 1.0, wei
     H, W = H.to(device).requires_grad_(True), W.to(device).requires_grad_(True)
     y = torch.arange(C, device=device).repeat_interleave(n_per_class)
     hist: dict[str, list] = {k: [] for k in ("step", "loss", "train_acc", *HISTORY_KEYS)}
+    k_eval = dry_run_cap(n_per_class, 5)  # a dry run summarises the first 5 samples of each class, not all of them
+    sub = (torch.arange(C, device=device)[:, None] * n_per_class + torch.arange(k_eval, device=device)).flatten()
 
     def record(step: int, loss: torch.Tensor, logits: torch.Tensor) -> None:
         hist["step"].append(step)
         hist["loss"].append(float(loss))
         hist["train_acc"].append(float((logits.argmax(1) == y).double().mean()))
-        for k, v in collapse_history_record(H, y, W).items():
+        Hs, ys = (H, y) if k_eval == n_per_class else (H[sub], y[sub])
+        for k, v in collapse_history_record(Hs, ys, W).items():
             hist[k].append(v)
 
     for step in range(steps + 1):
@@ -222,8 +225,11 @@ def balanced_subset(data: TensorData, per_class: int | None = None) -> TensorDat
 def _network_hook(ctx) -> dict[str, float]:
     """Metric hook of :func:`mylib.nn.fit`: :func:`collapse_history_record` on the eval-mode train features."""
     fc = ctx.model.fc
-    return collapse_history_record(ctx.train_features, ctx.train.y, fc.weight,
-                                   None if fc.bias is None else fc.bias)
+    y, W, b = ctx.train.y, fc.weight, fc.bias
+    if is_dry_run():  # a dry run's hooks see a few samples, not every class (mylib.nn.fit): the classes present
+        present, y = torch.unique(y, return_inverse=True)
+        W, b = W[present], None if b is None else b[present]
+    return collapse_history_record(ctx.train_features, y, W, b)
 
 
 def train_terminal_network(model: str = "mlp", width: int = 32, depth: int = 2, epochs: int = 3000,
@@ -279,6 +285,9 @@ def train_terminal_network(model: str = "mlp", width: int = 32, depth: int = 2, 
     train, test = load_digits_split(seed=0, image=(model == "cnn"))
     train = balanced_subset(train)
     C = 10
+    if is_dry_run():  # interleave the classes, so the few samples a dry run evaluates hold several of them
+        order = torch.arange(len(train)).view(C, -1).T.flatten()
+        train = TensorData(train.x[order], train.y[order])
     feat = width if model == "mlp" else 2 * width
     if feat < C - 1:
         raise ValueError(f"the features need width >= C - 1 = {C - 1}, got {feat}")

@@ -196,6 +196,7 @@ def linear_probe(model: nn.Module, train: TensorData, test: TensorData, tasks: S
     idx = torch.as_tensor(np.asarray(train_indices)).long()
     if idx.numel() == 0:
         raise ValueError("train_indices is empty")
+    idx = idx[:dry_run_cap(idx.numel(), 8)]  # a dry run embeds a few training samples, not all, for its 2 steps
     ytr = train.y[idx].to(device)
     counts = torch.bincount(ytr, minlength=C).double()
     inv = torch.where(counts > 0, 1.0 / counts.clamp(min=1), torch.zeros_like(counts))
