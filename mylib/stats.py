@@ -145,35 +145,38 @@ def paired_verdict(d: Any, threshold: float = 2.0) -> str:
 
     With :math:`\\bar d` and :math:`\\mathrm{SE} = s_d/\\sqrt n` (:func:`paired_difference`): ``"above"`` if
     :math:`\\bar d > \\mathrm{threshold}\\cdot\\mathrm{SE}`, ``"below"`` if :math:`\\bar d < -\\mathrm{threshold}\\cdot
-    \\mathrm{SE}`, ``"the same runs as"`` if every difference is exactly 0, and otherwise ``"within 2 SE of"`` (the
-    threshold printed). A sign inside the noise is not reported, so the sentence does not flip with the last bits of
-    another CPU's kernels.
+    \\mathrm{SE}`, ``"the same runs as"`` if every difference is exactly 0, ``"untested (1 seed, no standard
+    error) against"`` for a single non-zero difference, and otherwise ``"within 2 SE of"`` (the threshold printed).
+    A sign inside the noise is not reported, so the sentence does not flip with the last bits of another CPU's
+    kernels.
 
     Parameters
     ----------
     d : array_like
-        Paired differences (flattened), at least 2, no NaN.
+        Paired differences (flattened), at least 1, no NaN.
     threshold : float
         Number of standard errors a mean difference must exceed, positive.
 
     Returns
     -------
     str
-        One of ``"above"``, ``"below"``, ``"the same runs as"``, ``"within <threshold> SE of"``, to be followed by the
-        name of method B.
+        One of ``"above"``, ``"below"``, ``"the same runs as"``, ``"within <threshold> SE of"``, ``"untested (1
+        seed, no standard error) against"``, to be followed by the name of method B.
 
     Raises
     ------
     ValueError
-        If ``d`` has fewer than 2 values or holds NaN, or ``threshold`` is not a positive finite number.
+        If ``d`` is empty or holds NaN, or ``threshold`` is not a positive finite number.
     """
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < np.inf:
         raise ValueError(f"threshold must be a positive finite number, got {threshold!r}")
     r = _array(d, "d").ravel()
+    if r.size == 0:
+        raise ValueError("d needs at least 1 paired difference, got none")
     if np.all(r == 0):
-        if r.size < 2:
-            raise ValueError(f"d needs at least 2 paired differences, got {r.size}")
         return "the same runs as"
+    if r.size < 2:
+        return "untested (1 seed, no standard error) against"
     p = paired_difference(r, np.zeros_like(r))
     if abs(p["mean"]) > threshold * p["se"]:
         return "above" if p["mean"] > 0 else "below"

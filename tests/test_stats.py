@@ -128,7 +128,8 @@ def test_describe_bad_input_names_x(x):
 def test_paired_verdict_names_a_direction_only_beyond_the_noise():
     assert stats.paired_verdict([1.0, 1.2, 0.9, 1.1]) == "above"  # mean 1.05, SE 0.065
     assert stats.paired_verdict([-1.0, -1.2, -0.9, -1.1]) == "below"
-    assert stats.paired_verdict(np.zeros(5)) == "the same runs as"
+    assert stats.paired_verdict(np.zeros(5)) == "the same runs as" == stats.paired_verdict([0.0])
+    assert stats.paired_verdict([3.0]) == "untested (1 seed, no standard error) against"  # a dry run's single seed
     # mean 0.25, SE 0.48: a positive sign inside the noise is not a direction
     assert stats.paired_verdict([1.0, -0.5, 1.5, -1.0]) == "within 2 SE of"
     # the threshold matters: mean 0.5, SE 0.23 (z = 2.17) passes at 2 SE, not at 3
@@ -138,7 +139,7 @@ def test_paired_verdict_names_a_direction_only_beyond_the_noise():
     assert stats.paired_verdict(d) == "above" and stats.paired_verdict(d, threshold=3) == "within 3 SE of"
 
 
-@pytest.mark.parametrize("d, kw, match", [([1.0], {}, "at least 2"), ([0.0], {}, "at least 2"),
+@pytest.mark.parametrize("d, kw, match", [([], {}, "at least 1"),
                                           ([1.0, np.nan], {}, "d contains NaN"), ([1.0, 2.0], {"threshold": 0}, "threshold"),
                                           ([1.0, 2.0], {"threshold": np.inf}, "threshold")])
 def test_paired_verdict_bad_input(d, kw, match):
