@@ -555,10 +555,10 @@ def test_dry_run_caps_seeds_and_probe_samples(monkeypatch):
     cfg = _tiny_config(epochs=1, first_epochs=1)
     for dry, seeds_run, train_sizes in (("1", [0], [8, 8]), ("0", [0, 1], [len(data)] * 2)):
         monkeypatch.setenv(mylib.runtime.DRYRUN_ENV, dry)
-        recs = ct.run_grid(data, data, _tiny_model, cfg, {"Co2L": {}}, [0, 1], cc.Augment(noise_std=0.1),
+        recs = ct.run_grid(data, data, _tiny_model, cfg, {"Co2L": {}}, [0, 1], na.Augment(noise_std=0.1),
                            device=CPU, probe_epochs=2)
         assert [r["seed"] for r in recs] == seeds_run
         sizes.clear()
-        mylib.nn.linear_probe(_tiny_model(), data, data, cfg.tasks, np.arange(len(data)), cc.Augment(noise_std=0.1),
+        mylib.nn.linear_probe(_tiny_model(), data, data, cfg.tasks, np.arange(len(data)), na.Augment(noise_std=0.1),
                               device=CPU, epochs=2, probe_augment=True)
         assert sizes[:-1] == train_sizes  # one embedding of the training samples per epoch, then the test set
