@@ -20,7 +20,6 @@ import torch
 import torch.nn.functional as F
 
 import mylib
-from mylib.contrastive import continual as contrastive_train
 from mylib.nn import training
 
 
@@ -28,7 +27,8 @@ MODELS = {
     # name: (builder, input shape or None for token sequences, classes or None for the contrastive loss)
     "wrn-28-2": (lambda: training.build_model("wrn-28-2", num_classes=10), (3, 32, 32), 10),
     "wrn-28-8": (lambda: training.build_model("wrn-28-8", num_classes=100), (3, 32, 32), 100),
-    "resnet18": (lambda: contrastive_train.build_model("resnet18", width=64), (3, 32, 32), None),
+    "resnet18": (lambda: training.build_model("contrastive-resnet18", proj_dim=128, width=64, in_channels=3),
+                 (3, 32, 32), None),
     "transformer": (lambda: training.build_model("transformer", p=113, d_model=128, n_heads=4, d_mlp=512),
                     None, 113),
 }
