@@ -362,7 +362,7 @@ def load_tiny_imagenet_tensors(root: str | Path = "data", download: bool = False
     ``train/<wnid>/images/*.JPEG`` and ``val/images/*.JPEG`` with ``val/val_annotations.txt`` (file, wnid, ...).
     Labels are the line numbers of ``wnids.txt``; files are read in sorted order. Seq-Tiny-ImageNet
     (Co2L) splits the 200 classes into 10 tasks of 20. ``download=True`` fetches and unzips
-    :data:`TINY_IMAGENET_URL` first (full profile, e.g. on Colab; about 240 MB).
+    ``TINY_IMAGENET_URL`` first (full profile, e.g. on Colab; about 240 MB).
 
     Parameters
     ----------

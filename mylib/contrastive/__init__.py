@@ -1,10 +1,10 @@
 """Part II. Contrastive continual learning.
 
-:mod:`~mylib.contrastive.losses`     asymmetric SupCon, relation distillation, both sides of the bound and their
-                                     margins, the transfer ratios rho_t, CILA
-:mod:`~mylib.contrastive.buffer`     the class-balanced replay buffer and the task split
-:mod:`~mylib.contrastive.co2l`       Co2L's exact training objective (scaled SupCon + distillation)
-:mod:`~mylib.contrastive.continual`  the continual trainer and linear probe of Part II and their profiles
+* :mod:`~mylib.contrastive.losses`: asymmetric SupCon, relation distillation, both sides of the bound and their
+  margins, the transfer ratios rho_t, CILA;
+* :mod:`~mylib.contrastive.buffer`: the class-balanced replay buffer and the task split;
+* :mod:`~mylib.contrastive.co2l`: Co2L's exact training objective (scaled SupCon + distillation);
+* :mod:`~mylib.contrastive.continual`: the continual trainer and linear probe of Part II and their profiles.
 
 The views' augmentations (:class:`~mylib.nn.augment.Augment` and the operations it chains) live in the one training
 stack, :mod:`mylib.nn.augment`; they stay importable from here (``mylib.contrastive.Augment``).

@@ -29,6 +29,7 @@ Contents
 * the coefficients: :func:`descent_check` ({prf:ref}`prop-ccl-descent`), :func:`buffer_rho`
   ({prf:ref}`asm-ccl-buffer`), :func:`gamma_bound` ({prf:ref}`thm-ccl-gamma`), :func:`cila_lambdas`
   ({prf:ref}`def-ccl-cila`).
+
 The image augmentations of Part II's views live in :mod:`mylib.nn.augment` (:class:`~mylib.nn.augment.Augment`).
 """
 from __future__ import annotations

@@ -528,11 +528,6 @@ def nc_shift_crossing(C) -> float:
 def class_means(H: Any, y: Any, C: int | None = None):
     """Class means :math:`\\mu_c = \\frac{1}{n_c}\\sum_{i: y_i = c} h_i`, shape (C, d).
 
-    Raises
-    ------
-    ValueError
-        For bad features/labels, mismatched lengths, or a class in ``0..C-1`` with no sample.
-
     Implements the :math:`\\mu_c` of {prf:ref}`def-nc-properties`.
 
     Parameters
@@ -552,6 +547,8 @@ def class_means(H: Any, y: Any, C: int | None = None):
     ------
     TypeError
         For complex features or labels.
+    ValueError
+        For bad features/labels, mismatched lengths, or a class in ``0..C-1`` with no sample.
     """
     t = _features(H)
     yt, C = _labels(y, t.shape[0], C, t.device)

@@ -157,6 +157,9 @@ def _pair(Z1: Any, Z2: Any, check_finite: bool = True) -> tuple[torch.Tensor, to
 def normalize_rows(Z: Any, name: str = "Z"):
     """Return the rows of ``Z`` scaled to unit Euclidean norm, :math:`\\hat z_i = z_i/\\lVert z_i\\rVert`.
 
+    The normalisation of {prf:ref}`def-mi-entropy`; rows are scaled by their largest entry first, so
+    that float32 rows of size 1e20 or 1e-25 are normalised correctly instead of overflowing or underflowing.
+
     Parameters
     ----------
     Z : array_like or torch.Tensor, shape (n, d)
@@ -176,9 +179,6 @@ def normalize_rows(Z: Any, name: str = "Z"):
     ValueError
         If ``Z`` is not 2-D, is empty, contains NaN/inf, or has an all-zero row (which has no
         direction and cannot be normalised).
-
-    The normalisation of {prf:ref}`def-mi-entropy`; rows are scaled by their largest entry first, so
-    that float32 rows of size 1e20 or 1e-25 are normalised correctly instead of overflowing or underflowing.
     """
     t = _prepare(Z, name)
     out = _normalize(t, name)
