@@ -263,7 +263,7 @@ def run_experiments(profile: str, only: Sequence[str] | None = None, seeds: Sequ
         from .data import write_fake_cifar, write_fake_mnist
 
         data = dest / "data"
-        for name, n_train, n_test in (("cifar10", 100, 20), ("cifar100", 100, 100)):  # every class present
+        for name, n_train, n_test in (("cifar10", 50, 10), ("cifar100", 100, 100)):  # the fewest with every class
             folder = data / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python")
             if not folder.exists():
                 write_fake_cifar(data, name, n_train=n_train, n_test=n_test)
