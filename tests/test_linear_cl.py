@@ -542,3 +542,15 @@ def test_full_profile_comparison_reads_the_record(tmp_path):
     table, meta = lc.full_profile_comparison("nb", {"a": 1, "c": 0.5}, results=str(tmp_path))
     assert table.loc["a"].tolist() == ["1", "2"] and table.loc["b"].tolist() == ["-", "True"]
     assert table.loc["c"].tolist() == ["0.5", "-"] and meta["device"] == "cpu"
+
+
+@pytest.mark.parametrize("k, match", [(None, "needs the rank k"), (0, "k"), (5, "k must be <= p=4"), (1.5, "k")])
+def test_lowrank_memory_rank_is_checked_in_both_forms(k, match):
+    rng = np.random.default_rng(0)
+    Xs = [rng.standard_normal((6, 4)) for _ in range(2)]
+    with pytest.raises(ValueError, match=match):
+        lc.memory_xis(Xs, "lowrank", k=k)
+    with pytest.raises(ValueError, match=match):
+        lc.memory_lams(np.ones((2, 4)), [6, 6], "lowrank", k=k)
+    assert len(lc.memory_xis(Xs, "lowrank", k=2)) == 2
+    assert lc.memory_lams(np.ones((2, 4)), [6, 6], "lowrank", k=2).shape == (2, 4)

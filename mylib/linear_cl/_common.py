@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._checks import check_finite_array, check_nonnegative, check_seed
+from .._checks import check_finite_array, check_nonnegative, check_positive_int, check_seed
 from ..linalg import psd_solve
 
 _RTOL = 1e-10  # relative eigenvalue threshold of the pseudo-inverse (the Xi -> 0+ limit)
@@ -103,3 +103,13 @@ def _closed_inputs(gammas, ns, sigma2, e0):
     g = _spectra(gammas)
     T, p = g.shape
     return g, _ns(ns, T), _real_scalar(sigma2, "sigma2"), _e0(e0, p)
+
+
+def _memory_rank(k: Any, p: int) -> int:
+    """The rank ``k`` of a low-rank memory, ``1 <= k <= p`` (ValueError naming ``k`` otherwise)."""
+    if k is None:
+        raise ValueError("kind='lowrank' needs the rank k")
+    k = check_positive_int(k, "k")
+    if k > p:
+        raise ValueError(f"k must be <= p={p}, got {k}")
+    return k

@@ -21,7 +21,7 @@ import numpy as np
 from .. import stats
 from .._checks import check_positive_int
 from ..runtime import dry_run_cap, progress
-from ._common import _arr, _design_list, _e0, _lams, _psd_solve, _real_scalar, _rng
+from ._common import _arr, _design_list, _e0, _lams, _memory_rank, _psd_solve, _real_scalar, _rng
 from .tasks import TaskSequence, _gaussian_designs
 
 __all__ = ["gr_path", "oracle_path", "minnorm_path", "ridge_path", "practical_path", "optimal_path",
@@ -301,11 +301,7 @@ def memory_xis(Xs: Sequence[Any], kind: str, k: int | None = None) -> list[np.nd
     if kind not in MEMORY_KINDS:
         raise ValueError(f"kind must be one of {MEMORY_KINDS}, got {kind!r}")
     if kind == "lowrank":
-        if k is None:
-            raise ValueError("kind='lowrank' needs the rank k")
-        k = check_positive_int(k, "k")
-        if k > p:
-            raise ValueError(f"k must be <= p={p}, got {k}")
+        k = _memory_rank(k, p)
     B = np.zeros(Xs[0].shape[:-2] + (p, p))
     out = []
     for X in Xs:

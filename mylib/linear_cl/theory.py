@@ -24,8 +24,8 @@ from scipy.optimize import minimize_scalar
 
 from .._checks import check_positive_int
 from ..linalg import isotropic_ls_variance
-from ._common import (_RTOL, _arr, _closed_inputs, _design_list, _e0, _lams, _ns, _psd_solve, _real_scalar,
-                      _spectra)
+from ._common import (_RTOL, _arr, _closed_inputs, _design_list, _e0, _lams, _memory_rank, _ns, _psd_solve,
+                      _real_scalar, _spectra)
 from .estimators import _xi_list
 
 __all__ = ["gr_error", "optimal_gr_error", "optimal_lams", "practical_lams", "oracle_error", "minnorm_error",
@@ -725,11 +725,7 @@ def memory_lams(gammas: Any, ns: Any, kind: str, k: int | None = None) -> np.nda
         raise ValueError(f"kind must be 'full', 'last' or 'lowrank' (the diagonal Fisher is not diagonal in the "
                          f"common basis: use gr_error_design), got {kind!r}")
     if kind == "lowrank":
-        if k is None:
-            raise ValueError("kind='lowrank' needs the rank k")
-        k = check_positive_int(k, "k")
-        if k > p:
-            raise ValueError(f"k must be <= p={p}, got {k}")
+        k = _memory_rank(k, p)
     b = np.zeros(p)
     lams = np.empty_like(g)
     for t in range(T):
